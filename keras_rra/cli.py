@@ -1,0 +1,182 @@
+"""The `keras-rra` command: train, evaluate, predict.
+
+Heavy imports (TensorFlow) happen inside the commands so that `--help`
+answers at once.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+# Flags of `train`, one per TrainConfig field: (type, help).
+TRAIN_FLAGS = {
+    "model": (str, "rra or baseline"),
+    "dataset": (str, "dataset name (synthetic)"),
+    "num_classes": (int, "classes of the synthetic dataset"),
+    "examples_per_class": (int, "training images per class (synthetic)"),
+    "test_examples_per_class": (int, "test images per class (synthetic)"),
+    "backbone": (str, "backbone name, e.g. tiny, vgg19, resnet50"),
+    "weights": (str, "backbone weights: imagenet or a weights file (default: none)"),
+    "image_size": (int, "side of the image the global stream sees"),
+    "input_size": (int, "side of the input images (default: image size)"),
+    "patch": (str, "patch source: center or boxes"),
+    "patch_size": (int, "side of the local stream's patch"),
+    "center_fraction": (float, "side of the centred patch relative to the image"),
+    "num_boxes": (int, "candidate boxes per image for --patch boxes"),
+    "eval_boxes": (str, "at inference with boxes: first or mean"),
+    "timesteps": (int, "refinement steps T"),
+    "lstm_units": (int, "units of each LSTM"),
+    "lstm_layers": (int, "stacked LSTMs"),
+    "addon_channels": (int, "channels of the global add-on convolutions"),
+    "local_weight": (float, "weight λ of the local stream"),
+    "dropout": (float, "dropout before the classifiers"),
+    "epochs": (int, "training epochs"),
+    "validation_freq": (int, "evaluate the test split every N epochs (0: never)"),
+    "batch_size": (int, "examples per batch"),
+    "optimizer": (str, "adam, adamw or sgd"),
+    "learning_rate": (float, "learning rate"),
+    "weight_decay": (float, "weight decay"),
+    "momentum": (float, "SGD momentum"),
+    "seed": (int, "random seed of data, initialisation and order"),
+    "output": (str, "run folder (default: runs/<timestamp>)"),
+}
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def _build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras-rra",
+        description="Fine-grained image classification with RRA for Keras 3.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    train = commands.add_parser(
+        "train",
+        help="train a model and write a run folder",
+        description="Train a model. Settings come from the defaults, then "
+        "--config FILE, then the flags given.",
+        argument_default=argparse.SUPPRESS,
+    )
+    train.add_argument("--config", help="JSON or YAML file with the same keys")
+    for name, (kind, text) in TRAIN_FLAGS.items():
+        train.add_argument(_flag(name), type=kind, dest=name, help=text)
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate a saved model and print metrics as JSON",
+        description="Evaluate a saved model. Dataset settings default to the "
+        "run's config.json beside the model.",
+    )
+    evaluate.add_argument("--model-path", required=True, help="a .keras file")
+    evaluate.add_argument("--dataset", help="dataset name")
+    evaluate.add_argument("--split", default="test", help="split (default: test)")
+    evaluate.add_argument("--batch-size", type=int)
+    evaluate.add_argument("--examples-per-class", type=int)
+    evaluate.add_argument("--test-examples-per-class", type=int)
+    evaluate.add_argument("--seed", type=int)
+
+    predict = commands.add_parser(
+        "predict",
+        help="print the top-k classes of images, one JSON line each",
+    )
+    predict.add_argument("--model-path", required=True, help="a .keras file")
+    predict.add_argument("--top-k", type=int, default=5)
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    return parser
+
+
+def _train(args):
+    from keras_rra.training.config import TrainConfig
+    from keras_rra.training.run import train
+
+    values = vars(args)
+    config = (
+        TrainConfig.from_file(values["config"]) if "config" in values else TrainConfig()
+    )
+    flags = {key: values[key] for key in TRAIN_FLAGS if key in values}
+    config = config.replace(**flags)
+    results = train(config, verbose=0 if values.get("quiet") else "auto")
+    print(json.dumps(results, indent=2, sort_keys=True))
+    return 0
+
+
+def _evaluate(args):
+    from keras_rra.training.config import TrainConfig
+    from keras_rra.training.inference import load_classifier
+    from keras_rra.training.run import evaluate
+    from keras_rra.training.run import load_run_config
+    from keras_rra.training.run import load_split
+    from keras_rra.training.seed import set_seed
+
+    model = load_classifier(args.model_path)
+    config = load_run_config(args.model_path) or TrainConfig(
+        model="rra" if hasattr(model, "patch") else "baseline",
+        num_classes=model.num_classes,
+        image_size=int(model.inputs[0].shape[1]),
+    )
+    changes = {
+        key: getattr(args, key)
+        for key in ("dataset", "batch_size", "examples_per_class", "seed")
+        if getattr(args, key) is not None
+    }
+    if args.test_examples_per_class is not None:
+        changes["test_examples_per_class"] = args.test_examples_per_class
+    config = config.replace(**changes)
+    set_seed(config.seed)
+    dataset, _ = load_split(config, args.split, shuffle=False)
+    metrics = evaluate(model, dataset)
+    print(
+        json.dumps(
+            {
+                "model_path": args.model_path,
+                "dataset": config.dataset,
+                "split": args.split,
+                "metrics": metrics,
+            },
+            sort_keys=True,
+        )
+    )
+    return 0
+
+
+def _predict(args):
+    from keras_rra.training.inference import class_names_of
+    from keras_rra.training.inference import load_classifier
+    from keras_rra.training.inference import predict_files
+
+    if args.top_k < 1:
+        raise ValueError(f"--top-k must be >= 1; received {args.top_k}.")
+    model = load_classifier(args.model_path)
+    names = class_names_of(model, args.model_path)
+    results = predict_files(model, args.images, top_k=args.top_k, class_names=names)
+    failed = 0
+    for result in results:
+        print(json.dumps(result))
+        if "error" in result:
+            failed += 1
+            print(f"keras-rra: {result['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def main(argv=None):
+    """Entry point of the `keras-rra` command; returns the exit code."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = _build_parser().parse_args(argv)
+    command = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+    try:
+        return command[args.command](args)
+    except (ValueError, FileNotFoundError, OSError) as error:
+        if os.environ.get("KERAS_RRA_DEBUG"):
+            raise
+        print(f"keras-rra {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Datasets of keras-rra, all in one element format (see `loader`)."""
+
+from keras_rra.data import synthetic
+from keras_rra.data.loader import dataset_names
+from keras_rra.data.loader import load
+
+__all__ = ["dataset_names", "load", "synthetic"]

@@ -1,0 +1,90 @@
+import keras
+
+from keras_rra.models.backbones import build_backbone
+from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
+from keras_rra.utils.validation import to_size
+
+
+@keras.saving.register_keras_serializable(package="keras_rra")
+class BaselineClassifier(FineGrainedClassifier):
+    """Backbone, global average pooling and a linear classifier.
+
+    The reference every fine-grained method is compared against: the same
+    backbone and input size as the method, nothing else.
+
+    Args:
+        num_classes: int >= 2.
+        backbone: a backbone name (see `keras_rra.models.backbone_names()`)
+            or a `keras.Model` mapping [0, 255] pixels to a feature map.
+        image_size: int or `(height, width)` of the input images.
+        weights: None, `"imagenet"` or a weights file, for a named backbone.
+        dropout: dropout rate before the classifier.
+        class_names: optional list of `num_classes` names.
+        **kwargs: passed to `keras.Model`.
+
+    Call arguments:
+        images: float RGB pixels in [0, 255], `(batch, height, width, 3)`.
+
+    Returns:
+        A dict with `"logits"`, `(batch, num_classes)`.
+
+    Example:
+
+    >>> model = BaselineClassifier(num_classes=10, backbone="tiny", image_size=64)
+    >>> model.compile()
+    >>> model.fit(train_dataset, epochs=2)  # elements (images, labels)
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        backbone="resnet50",
+        image_size=448,
+        weights=None,
+        dropout=0.0,
+        class_names=None,
+        **kwargs,
+    ):
+        num_classes, class_names = self._check_classes(num_classes, class_names)
+        image_size = to_size("image_size", image_size)
+        kwargs.setdefault("name", "baseline_classifier")
+
+        # === Layers ===
+        self.backbone = build_backbone(
+            backbone, (*image_size, 3), weights=weights, name="backbone"
+        )
+        self.pooling = keras.layers.GlobalAveragePooling2D(name="pooling")
+        self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
+        self.classifier = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+            dtype="float32",
+            name="classifier",
+        )
+
+        # === Functional model ===
+        images = keras.Input(shape=(*image_size, 3), name="images")
+        features = self.pooling(self.backbone(images))
+        logits = self.classifier(self.dropout_layer(features))
+        super().__init__(
+            inputs=images,
+            outputs={"logits": logits},
+            num_classes=num_classes,
+            class_names=class_names,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.image_size = image_size
+        self.dropout = dropout
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "backbone": keras.saving.serialize_keras_object(self.backbone),
+                "image_size": self.image_size,
+                "dropout": self.dropout,
+            }
+        )
+        return config

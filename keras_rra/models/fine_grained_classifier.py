@@ -1,0 +1,154 @@
+import keras
+
+from keras_rra.utils.validation import check_positive_int
+
+
+class FineGrainedClassifier(keras.Model):
+    """Base class of the package's classifiers.
+
+    A classifier is a functional model whose outputs are a dict with at
+    least `"logits"`. Its loss is a weighted sum of one classification loss
+    applied to several of those outputs (`loss_terms`, for example
+    CE(global_logits) + λ·CE(local_logits) for RRA), and its metrics are
+    measured on `"logits"`. So one dataset element format, `(inputs, label)`,
+    serves every model, and `model.compile(); model.fit(dataset)` works with
+    no arguments.
+
+    Subclasses build their graph, call `super().__init__(inputs=...,
+    outputs=...)` and then set `loss_terms`.
+
+    Args:
+        num_classes: int >= 2.
+        class_names: optional list of `num_classes` strings, kept in the
+            model's config so that a saved model can name its predictions.
+        **kwargs: passed to `keras.Model` (`inputs`, `outputs`, `name`).
+    """
+
+    def __init__(self, *args, num_classes=None, class_names=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.num_classes = num_classes
+        self.class_names = class_names
+        # Output name -> weight of its classification loss.
+        self.loss_terms = {"logits": 1.0}
+
+    def call(self, inputs, training=None, mask=None):
+        self._check_images(inputs)
+        return super().call(inputs, training=training, mask=mask)
+
+    def _check_images(self, inputs):
+        """Raises a readable error for images of the wrong rank or size."""
+        images = inputs
+        if isinstance(inputs, dict):
+            if "images" not in inputs:
+                raise ValueError(
+                    f"{type(self).__name__} expects a dict with an 'images' key; "
+                    f"received keys {sorted(inputs)}."
+                )
+            images = inputs["images"]
+        elif isinstance(inputs, (list, tuple)):
+            images = inputs[0]
+        expected = tuple(self.inputs[0].shape[1:])
+        shape = tuple(getattr(images, "shape", ()))
+        compatible = len(shape) == 4 and all(
+            want is None or got is None or want == got
+            for want, got in zip(expected, shape[1:], strict=True)
+        )
+        if not compatible:
+            raise ValueError(
+                f"{type(self).__name__} expects images of shape (batch, "
+                f"{', '.join(str(size) for size in expected)}): RGB float pixels "
+                f"in [0, 255]; received shape {shape}."
+            )
+
+    @staticmethod
+    def _check_classes(num_classes, class_names):
+        num_classes = check_positive_int("num_classes", num_classes, minimum=2)
+        if class_names is not None:
+            class_names = [str(name) for name in class_names]
+            if len(class_names) != num_classes:
+                raise ValueError(
+                    f"`class_names` has {len(class_names)} names but "
+                    f"num_classes={num_classes}."
+                )
+        return num_classes, class_names
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """Configures training; every argument has a working default.
+
+        Args:
+            optimizer: `"auto"` is Adam with learning rate 1e-3, a safe
+                choice from scratch and for fine-tuning alike; the RRA
+                paper's SGD recipe is available through `keras_rra.training`.
+            loss: `"auto"` is sparse categorical cross-entropy on logits. A
+                single loss is applied to every output of `loss_terms`; a
+                dict of losses per output falls back to Keras' own handling.
+            metrics: `"auto"` is top-1 and top-5 accuracy on `"logits"`.
+            **kwargs: passed to `keras.Model.compile`.
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        if metrics == "auto":
+            metrics = [
+                keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+                keras.metrics.SparseTopKCategoricalAccuracy(
+                    k=min(5, self.num_classes), name="top5_accuracy"
+                ),
+            ]
+        self._per_output_loss = not isinstance(loss, dict)
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        # One tracker per loss term, so history shows each stream's loss.
+        if self._per_output_loss and len(self.loss_terms) > 1:
+            self.loss_term_trackers = [
+                keras.metrics.Mean(name=f"{output}_loss") for output in self.loss_terms
+            ]
+        else:
+            self.loss_term_trackers = []
+
+    def compile_from_config(self, config):
+        # Keras skips this for models with a custom `compile`; ours accepts
+        # the same arguments, so a loaded model is compiled as it was saved
+        # (and its optimizer state is restored with the weights).
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        if not (isinstance(y_pred, dict) and getattr(self, "_per_output_loss", False)):
+            return super().compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training
+            )
+        total = 0.0
+        for index, (output, weight) in enumerate(self.loss_terms.items()):
+            term = self._compile_loss(y, y_pred[output], sample_weight)
+            if self.loss_term_trackers:
+                self.loss_term_trackers[index].update_state(term)
+            total = total + weight * term
+        for loss in self.losses:
+            total = total + self._aggregate_additional_loss(loss)
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        if isinstance(y_pred, dict):
+            y_pred = y_pred["logits"]
+        return super().compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_classes": self.num_classes,
+            "class_names": self.class_names,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("backbone", "local_backbone"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

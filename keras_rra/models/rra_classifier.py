@@ -1,0 +1,300 @@
+import keras
+
+from keras_rra.layers.box_selector import BoxSelector
+from keras_rra.layers.center_boxes import CenterBoxes
+from keras_rra.layers.patch_average import PatchAverage
+from keras_rra.layers.patch_sampler import PatchSampler
+from keras_rra.layers.recursive_refinement import RecursiveRefinement
+from keras_rra.layers.temporal_attention_pooling import TemporalAttentionPooling
+from keras_rra.models.backbones import build_backbone
+from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
+from keras_rra.utils.validation import check_choice
+from keras_rra.utils.validation import check_fraction
+from keras_rra.utils.validation import check_positive_int
+from keras_rra.utils.validation import to_size
+
+PATCH_SOURCES = ("center", "boxes")
+EVAL_BOXES = ("first", "mean")
+
+
+def _he_normal_fan_out():
+    return keras.initializers.VarianceScaling(
+        scale=2.0, mode="fan_out", distribution="untruncated_normal"
+    )
+
+
+def _classifier_initializer():
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.01)
+
+
+@keras.saving.register_keras_serializable(package="keras_rra")
+class RRAClassifier(FineGrainedClassifier):
+    """Recursively Refined Attention (Shroff, Chen, Wei, Wang; CVPR-W 2020).
+
+    Two streams whose logits are added:
+
+    - global: backbone over the whole image (resized to `image_size`), two
+      1×1 convolutions to `addon_channels` with ReLU (He-normal, fan-out),
+      global average pooling and a Dense classifier (N(0, 0.01)) →
+      `global_logits`;
+    - local: a patch of the image (cut from the full-resolution input,
+      resampled to `patch_size`) through its own backbone, pooled to an
+      embedding e; a stacked LSTM sees the same e for `timesteps` steps
+      (`RecursiveRefinement`), attention over the steps pools the states
+      (`TemporalAttentionPooling`), and a Dense classifier gives
+      `local_logits`. The same Dense applied to every step's state gives
+      `timestep_logits`, which show how the prediction sharpens with time.
+
+    `logits = global_logits + local_weight * local_logits`; the default loss
+    is CE(global_logits) + local_weight · CE(local_logits) and accuracy is
+    measured on `logits`.
+
+    Args:
+        num_classes: int >= 2.
+        backbone: backbone name or `keras.Model` of the global stream.
+        local_backbone: backbone of the local stream; by default a second,
+            independent instance of `backbone` (for VGG without its last
+            max-pool). Weights are never shared between the streams.
+        image_size: int or `(height, width)` seen by the global stream.
+        patch_size: int or `(height, width)` of the local stream's patch.
+        input_size: size of the input images, default `image_size`. A larger
+            input lets the patch keep detail the resized global view loses.
+        weights: None, `"imagenet"` or a weights file, for named backbones.
+        timesteps: number of refinement steps T (10 in the paper).
+        lstm_units: units of each LSTM (512 in the paper).
+        lstm_layers: number of stacked LSTMs (2 in the paper).
+        addon_channels: channels of the global add-on convolutions (1024).
+        local_weight: λ, the weight of the local stream in logits and loss.
+        patch: `"center"` (a centred square of `center_fraction` of the
+            side) or `"boxes"` (a second input `boxes` of K candidates).
+        center_fraction: side of the centred patch relative to the image.
+        num_boxes: K for `patch="boxes"` (None accepts any K).
+        eval_boxes: at inference with `patch="boxes"`: `"first"` box or the
+            `"mean"` of the local logits over all K boxes. While training one
+            box per image is drawn at random.
+        dropout: dropout rate before both classifiers.
+        seed: seed of the random box choice.
+        class_names: optional list of `num_classes` names.
+        **kwargs: passed to `keras.Model`.
+
+    Call arguments:
+        inputs: images, float RGB pixels in [0, 255] of shape
+            `(batch, *input_size, 3)`; with `patch="boxes"`, a dict
+            `{"images": ..., "boxes": (batch, K, 4)}` of normalised
+            (y1, x1, y2, x2) boxes.
+
+    Returns:
+        A dict: `logits`, `global_logits`, `local_logits` (batch, C);
+        `timestep_logits` (batch, T, C); `attention_weights` (batch, T);
+        `patch_boxes` (batch, N, 4), the boxes the local stream looked at.
+
+    Example:
+
+    >>> model = RRAClassifier(num_classes=10, backbone="tiny", image_size=64,
+    ...                       patch_size=32, timesteps=4, lstm_units=64)
+    >>> model.compile()
+    >>> model.fit(train_dataset, epochs=2)  # elements (images, labels)
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        backbone="vgg19",
+        local_backbone=None,
+        image_size=448,
+        patch_size=224,
+        input_size=None,
+        weights=None,
+        timesteps=10,
+        lstm_units=512,
+        lstm_layers=2,
+        addon_channels=1024,
+        local_weight=1.0,
+        patch="center",
+        center_fraction=0.5,
+        num_boxes=None,
+        eval_boxes="first",
+        dropout=0.0,
+        seed=None,
+        class_names=None,
+        **kwargs,
+    ):
+        num_classes, class_names = self._check_classes(num_classes, class_names)
+        image_size = to_size("image_size", image_size)
+        patch_size = to_size("patch_size", patch_size)
+        input_size = to_size("input_size", input_size or image_size)
+        check_positive_int("timesteps", timesteps)
+        check_positive_int("addon_channels", addon_channels)
+        check_choice("patch", patch, PATCH_SOURCES)
+        check_choice("eval_boxes", eval_boxes, EVAL_BOXES)
+        center_fraction = check_fraction("center_fraction", center_fraction)
+        if num_boxes is not None:
+            num_boxes = check_positive_int("num_boxes", num_boxes)
+        if patch_size[0] > input_size[0] or patch_size[1] > input_size[1]:
+            raise ValueError(
+                f"patch_size={patch_size} is larger than the image the patch is "
+                f"cut from, {input_size} (image_size={image_size}, input_size="
+                f"{input_size}). Use a smaller patch_size or a larger input_size."
+            )
+        kwargs.setdefault("name", "rra_classifier")
+        if local_backbone is None:
+            if isinstance(backbone, keras.Model):
+                local_backbone = keras.models.clone_model(backbone)
+            else:
+                local_backbone = backbone
+
+        # === Layers ===
+        self.global_backbone = build_backbone(
+            backbone, (*image_size, 3), weights=weights, name="global_backbone"
+        )
+        self.local_backbone = build_backbone(
+            local_backbone,
+            (*patch_size, 3),
+            weights=weights,
+            variant="patch",
+            name="local_backbone",
+        )
+        if self.local_backbone is self.global_backbone:
+            raise ValueError(
+                "`backbone` and `local_backbone` are the same model object; the "
+                "two streams must not share weights. Pass two models."
+            )
+        self.global_resize = (
+            None
+            if input_size == image_size
+            else keras.layers.Resizing(*image_size, name="global_resize")
+        )
+        self.addon = [
+            keras.layers.Conv2D(
+                addon_channels,
+                1,
+                activation="relu",
+                kernel_initializer=_he_normal_fan_out(),
+                name=f"addon_conv{index}",
+            )
+            for index in range(2)
+        ]
+        self.global_pooling = keras.layers.GlobalAveragePooling2D(name="global_pool")
+        self.global_dropout = keras.layers.Dropout(dropout, name="global_dropout")
+        self.global_classifier = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=_classifier_initializer(),
+            dtype="float32",
+            name="global_classifier",
+        )
+        if patch == "center":
+            self.box_source = CenterBoxes(center_fraction, name="patch_boxes")
+        else:
+            self.box_source = BoxSelector(
+                eval_mode="all" if eval_boxes == "mean" else "first",
+                seed=seed,
+                name="patch_boxes",
+            )
+        self.patch_sampler = PatchSampler(patch_size, name="patch_sampler")
+        self.local_pooling = keras.layers.GlobalAveragePooling2D(name="local_pool")
+        self.refinement = RecursiveRefinement(
+            units=lstm_units,
+            num_layers=lstm_layers,
+            timesteps=timesteps,
+            name="recursive_refinement",
+        )
+        self.temporal_attention = TemporalAttentionPooling(name="temporal_attention")
+        self.local_dropout = keras.layers.Dropout(dropout, name="local_dropout")
+        self.local_classifier = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=_classifier_initializer(),
+            dtype="float32",
+            name="local_classifier",
+        )
+        self.patch_average = PatchAverage(name="patch_average")
+        self.local_weighting = keras.layers.Rescaling(
+            local_weight, dtype="float32", name="local_weighting"
+        )
+        self.logits_sum = keras.layers.Add(dtype="float32", name="logits")
+
+        # === Functional model ===
+        images = keras.Input(shape=(*input_size, 3), name="images")
+        if patch == "boxes":
+            boxes = keras.Input(shape=(num_boxes, 4), name="boxes")
+            inputs = [images, boxes]
+            patch_boxes = self.box_source(boxes)
+        else:
+            inputs = images
+            patch_boxes = self.box_source(images)
+
+        global_view = self.global_resize(images) if self.global_resize else images
+        x = self.global_backbone(global_view)
+        for conv in self.addon:
+            x = conv(x)
+        x = self.global_dropout(self.global_pooling(x))
+        global_logits = self.global_classifier(x)
+
+        patches = self.patch_sampler(images, patch_boxes)
+        embedding = self.local_pooling(self.local_backbone(patches))
+        states = self.refinement(embedding)
+        pooled, attention = self.temporal_attention(states)
+        local_logits = self.local_classifier(self.local_dropout(pooled))
+        timestep_logits = self.local_classifier(states)
+        # Patches were folded into the batch; average them back per image.
+        local_logits = self.patch_average(local_logits, patch_boxes)
+        timestep_logits = self.patch_average(timestep_logits, patch_boxes)
+        attention = self.patch_average(attention, patch_boxes)
+        logits = self.logits_sum([global_logits, self.local_weighting(local_logits)])
+
+        super().__init__(
+            inputs=inputs,
+            outputs={
+                "logits": logits,
+                "global_logits": global_logits,
+                "local_logits": local_logits,
+                "timestep_logits": timestep_logits,
+                "attention_weights": attention,
+                "patch_boxes": patch_boxes,
+            },
+            num_classes=num_classes,
+            class_names=class_names,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.image_size = image_size
+        self.patch_size = patch_size
+        self.input_size = input_size
+        self.timesteps = timesteps
+        self.lstm_units = lstm_units
+        self.lstm_layers = lstm_layers
+        self.addon_channels = addon_channels
+        self.local_weight = float(local_weight)
+        self.patch = patch
+        self.center_fraction = center_fraction
+        self.num_boxes = num_boxes
+        self.eval_boxes = eval_boxes
+        self.dropout = dropout
+        self.seed = seed
+        self.loss_terms = {"global_logits": 1.0, "local_logits": self.local_weight}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "backbone": keras.saving.serialize_keras_object(self.global_backbone),
+                "local_backbone": keras.saving.serialize_keras_object(
+                    self.local_backbone
+                ),
+                "image_size": self.image_size,
+                "patch_size": self.patch_size,
+                "input_size": self.input_size,
+                "timesteps": self.timesteps,
+                "lstm_units": self.lstm_units,
+                "lstm_layers": self.lstm_layers,
+                "addon_channels": self.addon_channels,
+                "local_weight": self.local_weight,
+                "patch": self.patch,
+                "center_fraction": self.center_fraction,
+                "num_boxes": self.num_boxes,
+                "eval_boxes": self.eval_boxes,
+                "dropout": self.dropout,
+                "seed": self.seed,
+            }
+        )
+        return config

@@ -1,0 +1,159 @@
+"""Every setting of a training run, resolved from defaults, a file and flags."""
+
+import dataclasses
+import json
+import os
+
+import yaml
+
+from keras_rra.data.loader import dataset_names
+from keras_rra.models.backbones import backbone_names
+from keras_rra.models.rra_classifier import EVAL_BOXES
+from keras_rra.models.rra_classifier import PATCH_SOURCES
+from keras_rra.utils.validation import check_choice
+from keras_rra.utils.validation import check_fraction
+from keras_rra.utils.validation import check_positive_int
+
+MODELS = ("rra", "baseline")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Settings of one training run; the defaults are the quick CPU run.
+
+    The defaults train RRA with the `tiny` backbone on the built-in
+    `synthetic` dataset in a few minutes on two CPU cores. For the paper's
+    setting use `backbone="vgg19"`, `weights="imagenet"`, `image_size=448`,
+    `patch_size=224`, `lstm_units=512`, `addon_channels=1024`,
+    `optimizer="sgd"`, `learning_rate=1e-3`, `weight_decay=5e-4`.
+    """
+
+    model: str = "rra"
+    dataset: str = "synthetic"
+    num_classes: int = 10
+    examples_per_class: int = 300
+    test_examples_per_class: int | None = None
+    backbone: str = "tiny"
+    weights: str | None = None
+    image_size: int = 64
+    input_size: int | None = None
+    patch: str = "center"
+    patch_size: int = 32
+    center_fraction: float = 0.5
+    num_boxes: int = 1
+    eval_boxes: str = "first"
+    timesteps: int = 10
+    lstm_units: int = 128
+    lstm_layers: int = 2
+    addon_channels: int = 256
+    local_weight: float = 1.0
+    dropout: float = 0.0
+    epochs: int = 15
+    validation_freq: int = 1
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    seed: int = 0
+    output: str | None = None
+
+    @classmethod
+    def keys(cls):
+        return [field.name for field in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values, source="config"):
+        """Builds a config from a dict; keys may use `-` or `_`."""
+        if not isinstance(values, dict):
+            raise ValueError(
+                f"{source}: expected a mapping of settings; received "
+                f"{type(values).__name__}."
+            )
+        normalised = {
+            str(key).replace("-", "_"): value for key, value in values.items()
+        }
+        unknown = sorted(set(normalised) - set(cls.keys()))
+        if unknown:
+            raise ValueError(
+                f"{source}: unknown setting(s) {', '.join(unknown)}. Known settings: "
+                f"{', '.join(cls.keys())}."
+            )
+        config = cls(**normalised)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_file(cls, path):
+        """Reads a JSON or YAML file with the same keys as the CLI flags."""
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"Config file {path!r} does not exist.")
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+        try:
+            if path.endswith(".json"):
+                values = json.loads(text)
+            else:
+                values = yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError) as error:
+            raise ValueError(f"Config file {path!r} is not valid: {error}") from None
+        return cls.from_dict(values or {}, source=path)
+
+    def replace(self, **changes):
+        config = dataclasses.replace(self, **changes)
+        config.validate()
+        return config
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def validate(self):
+        """Raises ValueError naming the first bad setting."""
+        check_choice("model", self.model, MODELS)
+        check_choice("dataset", self.dataset, dataset_names())
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("patch", self.patch, PATCH_SOURCES)
+        check_choice("eval_boxes", self.eval_boxes, EVAL_BOXES)
+        if self.backbone not in backbone_names():
+            raise ValueError(
+                f"Unknown backbone {self.backbone!r}. Known backbones: "
+                f"{', '.join(backbone_names())}."
+            )
+        for name in (
+            "num_classes",
+            "examples_per_class",
+            "image_size",
+            "patch_size",
+            "num_boxes",
+            "timesteps",
+            "lstm_units",
+            "lstm_layers",
+            "addon_channels",
+            "epochs",
+            "batch_size",
+        ):
+            check_positive_int(
+                name, getattr(self, name), minimum=2 if name == "num_classes" else 1
+            )
+        check_fraction("center_fraction", self.center_fraction)
+        if isinstance(self.validation_freq, bool) or not (
+            isinstance(self.validation_freq, int) and self.validation_freq >= 0
+        ):
+            raise ValueError(
+                "`validation_freq` must be an integer >= 0 (0: never); received "
+                f"{self.validation_freq!r}."
+            )
+        if not self.learning_rate > 0:
+            raise ValueError(
+                f"`learning_rate` must be > 0; received {self.learning_rate}."
+            )
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"`dropout` must be in [0, 1); received {self.dropout}.")
+        source_size = self.input_size or self.image_size
+        if self.model == "rra" and self.patch_size > source_size:
+            raise ValueError(
+                f"patch_size={self.patch_size} is larger than the image the patch "
+                f"is cut from ({source_size}; image_size={self.image_size}, "
+                f"input_size={self.input_size})."
+            )

@@ -1,0 +1,113 @@
+"""Loading saved classifiers and predicting class names for image files."""
+
+import os
+import warnings
+import zipfile
+
+import keras
+import numpy as np
+
+from keras_rra.data.image_files import read_image
+
+
+def load_classifier(path):
+    """Loads a `.keras` classifier saved by this package (safe mode on).
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ValueError: if `path` is not a readable `.keras` model file.
+    """
+    # Importing the package registers its layers for deserialisation.
+    import keras_rra.models  # noqa: F401
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Model file {path!r} does not exist.")
+    if os.path.isdir(path) or not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path!r} is not a .keras model file (a zip archive written by "
+            "model.save)."
+        )
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:
+        raise ValueError(f"Cannot load model {path!r}: {error}") from None
+
+
+def class_names_of(model, model_path=None):
+    """The model's class names; else `class_names.txt` beside it; else
+    the class indices as strings."""
+    names = getattr(model, "class_names", None)
+    if names:
+        return list(names)
+    if model_path:
+        path = os.path.join(
+            os.path.dirname(os.path.abspath(model_path)), "class_names.txt"
+        )
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as file:
+                names = [line.strip() for line in file if line.strip()]
+            if len(names) == model.num_classes:
+                return names
+    return [str(index) for index in range(model.num_classes)]
+
+
+def _model_inputs(model, images):
+    if len(model.inputs) == 1:
+        return images
+    # A model that takes candidate boxes: look at the whole image.
+    boxes = np.tile(
+        np.array([[[0.0, 0.0, 1.0, 1.0]]], "float32"),
+        (len(images), model.inputs[1].shape[1] or 1, 1),
+    )
+    return {"images": images, "boxes": boxes}
+
+
+def predict_files(model, paths, top_k=5, class_names=None, batch_size=32):
+    """Predicts the top-k classes of image files.
+
+    Files that cannot be read get an `"error"` entry; the others are still
+    predicted.
+
+    Returns:
+        One dict per path, in order: `{"image", "predictions": [{"class",
+        "index", "probability"}, ...]}` or `{"image", "error"}`.
+    """
+    class_names = class_names or class_names_of(model)
+    size = tuple(model.inputs[0].shape[1:3])
+    if len(model.inputs) > 1:
+        warnings.warn(
+            "This model takes candidate boxes; predicting with the whole image "
+            "as the box.",
+            stacklevel=2,
+        )
+    results = [None] * len(paths)
+    readable, images = [], []
+    for index, path in enumerate(paths):
+        try:
+            images.append(read_image(path, size))
+            readable.append(index)
+        except (FileNotFoundError, ValueError) as error:
+            results[index] = {"image": path, "error": str(error)}
+    if images:
+        batch = np.stack(images)
+        logits = model.predict(
+            _model_inputs(model, batch), batch_size=batch_size, verbose=0
+        )
+        probabilities = keras.ops.convert_to_numpy(
+            keras.ops.softmax(logits["logits"], axis=-1)
+        )
+        k = min(top_k, probabilities.shape[-1])
+        for row, index in enumerate(readable):
+            order = np.argsort(-probabilities[row])[:k]
+            results[index] = {
+                "image": paths[index],
+                "predictions": [
+                    {
+                        "class": class_names[c],
+                        "index": int(c),
+                        "probability": float(probabilities[row, c]),
+                    }
+                    for c in order
+                ],
+            }
+    return results

@@ -1,0 +1,189 @@
+"""The one test helper every layer and model test of keras-rra uses.
+
+`run_layer_test` checks, for one layer: build, a symbolic call, an eager
+call, get_config/from_config, a `.keras` save/load round trip (safe mode)
+with identical outputs, and one `fit` step that changes the weights.
+`run_model_test` checks the same for a model.
+"""
+
+import os
+import tempfile
+import warnings
+
+import keras
+import numpy as np
+from keras import ops
+from keras import tree
+
+
+def _to_numpy(structure):
+    return tree.map_structure(lambda x: ops.convert_to_numpy(x), structure)
+
+
+def _assert_close(actual, expected, atol=1e-6):
+    # A functional model gives a list where the layer gave a tuple: compare
+    # the values in order.
+    actual, expected = (
+        tree.flatten(_to_numpy(actual)),
+        tree.flatten(_to_numpy(expected)),
+    )
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected, strict=True):
+        np.testing.assert_allclose(a, e, atol=atol, rtol=0)
+
+
+def _shapes(structure):
+    return tree.map_structure(lambda x: tuple(x.shape), structure)
+
+
+def _fit_one_step(model, inputs, outputs):
+    """One compiled training step with MSE towards random targets on every output.
+
+    Returns whether any trainable weight changed.
+    """
+    flat = [ops.convert_to_numpy(o) for o in tree.flatten(outputs)]
+    floats = [i for i, o in enumerate(flat) if np.issubdtype(o.dtype, np.floating)]
+    targets = [np.random.normal(size=flat[i].shape).astype("float32") for i in floats]
+    wrapper_outputs = [tree.flatten(model.outputs)[i] for i in floats]
+    trainer = keras.Model(model.inputs, wrapper_outputs)
+    trainer.compile(optimizer=keras.optimizers.SGD(0.1), loss=["mse"] * len(floats))
+    before = [ops.convert_to_numpy(w) for w in trainer.trainable_weights]
+    with warnings.catch_warnings():
+        # Weightless layers still run one compiled training step.
+        warnings.filterwarnings("ignore", "The model does not have any trainable")
+        # train_on_batch: inputs may differ in batch size (PatchAverage).
+        loss = trainer.train_on_batch(inputs, targets)
+    assert np.all(np.isfinite(loss))
+    after = [ops.convert_to_numpy(w) for w in trainer.trainable_weights]
+    return any(not np.array_equal(b, a) for b, a in zip(before, after, strict=True))
+
+
+def run_layer_test(
+    layer_cls,
+    init_kwargs,
+    input_data,
+    expected_output_shape,
+    expected_num_trainable_weights=None,
+    expect_weights_change=True,
+    atol=1e-6,
+):
+    """Runs the standard checks on a layer.
+
+    Args:
+        layer_cls: the layer class.
+        init_kwargs: constructor arguments.
+        input_data: an array, or a dict of call arguments name -> array.
+        expected_output_shape: shape, or structure of shapes, of the output.
+        expected_num_trainable_weights: if set, the number after build.
+        expect_weights_change: whether one fit step must change a weight.
+        atol: tolerance of the output comparisons.
+    """
+    as_kwargs = isinstance(input_data, dict)
+
+    def call(layer, data, **kwargs):
+        return layer(**data, **kwargs) if as_kwargs else layer(data, **kwargs)
+
+    # Build from shapes.
+    layer = layer_cls(**init_kwargs)
+    shapes = (
+        {k: tuple(v.shape) for k, v in input_data.items()}
+        if as_kwargs
+        else tuple(input_data.shape)
+    )
+    if as_kwargs:
+        layer.build(**{f"{k}_shape": v for k, v in shapes.items()})
+    else:
+        layer.build(shapes)
+    assert layer.built
+    if expected_num_trainable_weights is not None:
+        assert len(layer.trainable_weights) == expected_num_trainable_weights
+
+    # Symbolic call.
+    if as_kwargs:
+        symbolic_inputs = {
+            k: keras.Input(
+                shape=v.shape[1:], batch_size=v.shape[0], dtype=v.dtype, name=k
+            )
+            for k, v in input_data.items()
+        }
+    else:
+        symbolic_inputs = keras.Input(
+            shape=input_data.shape[1:],
+            batch_size=input_data.shape[0],
+            dtype=input_data.dtype,
+        )
+    layer = layer_cls(**init_kwargs)
+    symbolic_outputs = call(layer, symbolic_inputs)
+    assert _shapes(symbolic_outputs) == _shapes_of(expected_output_shape)
+
+    # Eager call.
+    eager_outputs = call(layer, input_data)
+    assert _shapes(eager_outputs) == _shapes_of(expected_output_shape)
+    for value in tree.flatten(_to_numpy(eager_outputs)):
+        assert np.all(np.isfinite(value))
+
+    # Config round trip: same config, same outputs with the same weights.
+    config = layer.get_config()
+    clone = layer_cls.from_config(config)
+    call(clone, input_data)
+    clone.set_weights(layer.get_weights())
+    assert clone.get_config() == config
+    _assert_close(call(clone, input_data), eager_outputs, atol)
+
+    # .keras round trip in safe mode.
+    model = keras.Model(symbolic_inputs, symbolic_outputs)
+    model_inputs = input_data
+    _assert_close(model(model_inputs), eager_outputs, atol)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "layer.keras")
+        model.save(path)
+        restored = keras.saving.load_model(path, safe_mode=True)
+    _assert_close(restored(model_inputs), eager_outputs, atol)
+
+    # One fit step.
+    changed = _fit_one_step(model, model_inputs, eager_outputs)
+    assert changed == expect_weights_change
+    return layer
+
+
+def _shapes_of(expected):
+    if isinstance(expected, tuple) and expected and isinstance(expected[0], tuple):
+        return tuple(tuple(shape) for shape in expected)
+    if isinstance(expected, dict):
+        return {k: tuple(v) for k, v in expected.items()}
+    return tuple(expected)
+
+
+def run_model_test(model_cls, init_kwargs, input_data, labels, expected_output_shapes):
+    """Runs the standard checks on a classifier of the package.
+
+    Checks the output shapes (symbolic and eager), config round trip,
+    `.keras` save/load in safe mode with identical outputs, and that
+    `compile()` with its defaults plus one `fit` step changes the weights
+    and gives a finite loss.
+    """
+    model = model_cls(**init_kwargs)
+    symbolic = {k: tuple(v.shape[1:]) for k, v in model.output.items()}
+    assert symbolic == {k: tuple(v[1:]) for k, v in expected_output_shapes.items()}
+    outputs = model(input_data)
+    assert _shapes(outputs) == {k: tuple(v) for k, v in expected_output_shapes.items()}
+
+    config = model.get_config()
+    clone = model_cls.from_config(config)
+    clone.set_weights(model.get_weights())
+    _assert_close(clone(input_data), outputs)
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        restored = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(restored, model_cls)
+    _assert_close(restored(input_data), outputs)
+
+    model.compile()
+    before = [ops.convert_to_numpy(w) for w in model.trainable_weights]
+    history = model.fit(input_data, labels, epochs=1, batch_size=len(labels), verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    after = [ops.convert_to_numpy(w) for w in model.trainable_weights]
+    assert any(not np.array_equal(b, a) for b, a in zip(before, after, strict=True))
+    return model

@@ -1,0 +1,178 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_rra.cli import main
+
+QUICK = [
+    "--epochs", "2",
+    "--examples-per-class", "6",
+    "--num-classes", "4",
+    "--image-size", "32",
+    "--patch-size", "16",
+    "--timesteps", "3",
+    "--lstm-units", "16",
+    "--addon-channels", "16",
+    "--quiet",
+]  # fmt: skip
+
+
+def _json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("runs") / "quick")
+    assert main(["train", *QUICK, "--output", run_dir]) == 0
+    return run_dir
+
+
+def test_train_writes_the_run_folder(quick_run, capsys):
+    for name in (
+        "model.keras",
+        "config.json",
+        "metrics.json",
+        "history.csv",
+        "class_names.txt",
+    ):
+        assert os.path.isfile(os.path.join(quick_run, name)), name
+    with open(os.path.join(quick_run, "config.json")) as file:
+        config = json.load(file)
+    assert config["epochs"] == 2 and config["output"] == quick_run
+    with open(os.path.join(quick_run, "history.csv")) as file:
+        rows = file.read().strip().splitlines()
+    assert len(rows) == 3 and "val_accuracy" in rows[0] and "NA" not in rows[1]
+    with open(os.path.join(quick_run, "class_names.txt")) as file:
+        assert file.read().split() == [
+            "red_circle",
+            "green_square",
+            "blue_triangle",
+            "yellow_ring",
+        ]
+
+
+def test_evaluate_reproduces_the_printed_metrics(quick_run, capsys):
+    with open(os.path.join(quick_run, "metrics.json")) as file:
+        trained = json.load(file)["test"]
+    assert (
+        main(["evaluate", "--model-path", os.path.join(quick_run, "model.keras")]) == 0
+    )
+    evaluated = _json_lines(capsys.readouterr().out)[-1]["metrics"]
+    assert evaluated.keys() == trained.keys()
+    for name in trained:
+        assert evaluated[name] == pytest.approx(trained[name], abs=1e-6)
+
+
+def test_predict_png_and_jpeg_and_survive_a_bad_file(quick_run, tmp_path, capsys):
+    from keras_rra.data import synthetic
+
+    images = synthetic.generate("test", 4, 32, 6, seed=0)["images"]
+    png, jpeg = str(tmp_path / "a.png"), str(tmp_path / "b.jpg")
+    Image.fromarray(images[0]).save(png)
+    Image.fromarray(images[1]).resize((50, 40)).save(jpeg)  # another size: resized
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image at all")
+    model_path = os.path.join(quick_run, "model.keras")
+    argv = ["predict", "--model-path", model_path, "--top-k", "2"]
+    code = main([*argv, png, str(broken), jpeg])
+    captured = capsys.readouterr()
+    lines = _json_lines(captured.out)
+    assert code == 1  # one file failed, the others were predicted
+    assert [line["image"] for line in lines] == [png, str(broken), jpeg]
+    assert "broken.jpg" in lines[1]["error"] and "broken.jpg" in captured.err
+    for line in (lines[0], lines[2]):
+        assert len(line["predictions"]) == 2
+        assert line["predictions"][0]["class"] in synthetic.class_names(4)
+        probabilities = [p["probability"] for p in line["predictions"]]
+        assert probabilities == sorted(probabilities, reverse=True)
+
+
+def test_flags_override_the_config_file(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "epochs: 5\nmodel: baseline\nexamples_per_class: 4\nnum_classes: 3\n"
+    )
+    out = str(tmp_path / "run")
+    argv = ["train", "--config", str(config), "--epochs", "1"]
+    argv += ["--image-size", "32", "--quiet", "--output", out]
+    code = main(argv)
+    assert code == 0
+    with open(os.path.join(out, "config.json")) as file:
+        resolved = json.load(file)
+    assert (resolved["epochs"], resolved["model"], resolved["num_classes"]) == (
+        1,
+        "baseline",
+        3,
+    )
+
+
+def test_same_seed_same_metrics(tmp_path):
+    results = []
+    for name in ("a", "b"):
+        out = str(tmp_path / name)
+        assert main(["train", *QUICK, "--seed", "3", "--output", out]) == 0
+        with open(os.path.join(out, "metrics.json")) as file:
+            results.append(json.load(file))
+    assert results[0]["test"] == results[1]["test"]
+    assert results[0]["train"] == results[1]["train"]
+
+
+def test_refuses_to_overwrite_a_run(quick_run, capsys):
+    assert main(["train", *QUICK, "--output", quick_run]) == 1
+    assert "already holds a run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--dataset", "imagenet"], "'imagenet'"),
+        (["train", "--backbone", "resnet5"], "Unknown backbone 'resnet5'"),
+        (["train", "--patch-size", "128"], "patch_size=128 is larger"),
+        (["train", "--timesteps", "0"], "timesteps"),
+        (["train", "--num-classes", "1"], "num_classes"),
+        (["evaluate", "--model-path", "no/such/model.keras"], "no/such/model.keras"),
+        (["predict", "--model-path", "no/such/model.keras", "x.png"], "does not exist"),
+    ],
+)
+def test_bad_input_is_one_clear_sentence(argv, message, capsys):
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_file_that_is_not_a_model(tmp_path, capsys):
+    fake = tmp_path / "model.keras"
+    fake.write_text("hello")
+    assert main(["evaluate", "--model-path", str(fake)]) == 1
+    assert "is not a .keras model file" in capsys.readouterr().err
+
+
+def test_python_dash_m_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_rra", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        result.returncode == 0
+        and "train" in result.stdout
+        and "predict" in result.stdout
+    )
+
+
+def test_default_run_beats_chance_clearly(tmp_path):
+    """`keras-rra train` with no arguments: RRA, tiny backbone, synthetic."""
+    out = str(tmp_path / "default")
+    assert main(["train", "--quiet", "--output", out]) == 0
+    with open(os.path.join(out, "metrics.json")) as file:
+        metrics = json.load(file)
+    chance = 1 / 10
+    assert metrics["test"]["accuracy"] > 5 * chance
+    assert np.isfinite(metrics["train"]["loss"])

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from keras_rra.data import load
+
+SMALL = {"num_classes": 4, "image_size": 32, "examples_per_class": 6, "seed": 2}
+
+
+def test_element_format_images_and_labels():
+    dataset, names = load("synthetic", "train", batch_size=5, **SMALL)
+    images, labels = next(iter(dataset))
+    assert images.shape == (5, 32, 32, 3) and images.dtype.name == "float32"
+    assert labels.dtype.name == "int32"
+    assert 0 <= float(np.min(images)) and float(np.max(images)) <= 255
+    assert float(np.max(images)) > 1  # pixels, not [0, 1]
+    assert names == ["red_circle", "green_square", "blue_triangle", "yellow_ring"]
+    assert sum(int(batch[1].shape[0]) for batch in dataset) == 24
+
+
+def test_element_format_with_boxes():
+    dataset, _ = load(
+        "synthetic", "test", batch_size=3, boxes="part", num_boxes=2, **SMALL
+    )
+    inputs, _ = next(iter(dataset))
+    assert set(inputs) == {"images", "boxes"}
+    assert inputs["boxes"].shape == (3, 2, 4)
+
+
+def test_shuffle_order_is_fixed_by_the_seed():
+    def labels(seed):
+        dataset, _ = load("synthetic", "train", batch_size=4, **dict(SMALL, seed=seed))
+        return np.concatenate([batch[1] for batch in dataset])
+
+    np.testing.assert_array_equal(labels(2), labels(2))
+    test, _ = load("synthetic", "test", batch_size=4, **SMALL)
+    first = np.concatenate([b[1] for b in test])
+    second = np.concatenate([b[1] for b in test])
+    np.testing.assert_array_equal(first, second)  # the test split is not shuffled
+
+
+def test_bad_names():
+    with pytest.raises(ValueError, match="Unknown dataset 'cub'.*synthetic"):
+        load("cub", "train")
+    with pytest.raises(ValueError, match="boxes='random'"):
+        load("synthetic", "train", boxes="random", **SMALL)
+    with pytest.raises(ValueError, match="batch_size"):
+        load("synthetic", "train", batch_size=0, **SMALL)

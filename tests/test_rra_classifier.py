@@ -1,0 +1,193 @@
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rra.models import RRAClassifier
+from tests.helpers import run_model_test
+
+SMALL = {
+    "num_classes": 4,
+    "backbone": "tiny",
+    "image_size": 32,
+    "patch_size": 16,
+    "timesteps": 3,
+    "lstm_units": 8,
+    "addon_channels": 16,
+}
+
+
+def _images(batch=4, size=32):
+    return np.random.uniform(0, 255, (batch, size, size, 3)).astype("float32")
+
+
+def _boxes(batch=4, k=3):
+    low = np.random.uniform(0, 0.4, (batch, k, 2))
+    return np.concatenate([low, low + 0.5], -1).astype("float32")
+
+
+def _shapes(batch, k=1, c=4, t=3):
+    return {
+        "logits": (batch, c),
+        "global_logits": (batch, c),
+        "local_logits": (batch, c),
+        "timestep_logits": (batch, t, c),
+        "attention_weights": (batch, t),
+        "patch_boxes": (batch, k, 4),
+    }
+
+
+def test_model_contract_center_patch():
+    run_model_test(RRAClassifier, SMALL, _images(), np.arange(4) % 4, _shapes(4))
+
+
+def test_model_contract_boxes_patch():
+    kwargs = dict(SMALL, patch="boxes", num_boxes=3, eval_boxes="mean", seed=2)
+    inputs = {"images": _images(), "boxes": _boxes()}
+    expected = _shapes(4, k=3)
+    expected_symbolic = dict(expected, patch_boxes=(4, None, 4))
+    model = RRAClassifier(**kwargs)
+    assert {k: tuple(v.shape[1:]) for k, v in model.output.items()} == {
+        k: v[1:] for k, v in expected_symbolic.items()
+    }
+    shapes = {k: tuple(v.shape) for k, v in model(inputs).items()}
+    assert shapes == expected
+    # The helper's symbolic check expects static shapes; compare the rest.
+    run_model_test(
+        RRAClassifier,
+        dict(kwargs, eval_boxes="first"),
+        inputs,
+        np.arange(4) % 4,
+        _shapes(4, k=1),
+    )
+
+
+def test_logits_are_global_plus_weighted_local():
+    model = RRAClassifier(**SMALL, local_weight=0.3)
+    out = model(_images())
+    np.testing.assert_allclose(
+        out["logits"],
+        out["global_logits"] + 0.3 * np.asarray(out["local_logits"]),
+        atol=1e-5,
+    )
+
+
+def test_local_logits_are_the_attention_weighted_timestep_logits():
+    # The local classifier is linear and the weights sum to one.
+    out = RRAClassifier(**SMALL)(_images())
+    weights = np.asarray(out["attention_weights"])
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    mixed = (weights[..., None] * np.asarray(out["timestep_logits"])).sum(1)
+    np.testing.assert_allclose(mixed, out["local_logits"], atol=1e-5)
+
+
+def test_loss_is_ce_global_plus_lambda_ce_local():
+    model = RRAClassifier(**SMALL, local_weight=0.5)
+    model.compile()
+    images, labels = _images(), np.array([0, 1, 2, 3])
+    out = model(images)
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    expected = ce(labels, out["global_logits"]) + 0.5 * ce(labels, out["local_logits"])
+    loss = model.compute_loss(x=images, y=labels, y_pred=out)
+    np.testing.assert_allclose(loss, expected, atol=1e-5)
+    metrics = model.evaluate(images, labels, verbose=0, return_dict=True)
+    assert {
+        "accuracy",
+        "top5_accuracy",
+        "global_logits_loss",
+        "local_logits_loss",
+    } <= set(metrics)
+    assert metrics["top5_accuracy"] == 1.0  # four classes: top-4 holds all
+
+
+def test_mean_over_boxes_averages_each_boxs_local_logits():
+    kwargs = dict(SMALL, patch="boxes", eval_boxes="mean")
+    model = RRAClassifier(**kwargs)
+    images, boxes = _images(), _boxes(k=3)
+    mean = model({"images": images, "boxes": boxes})["local_logits"]
+    single = [
+        np.asarray(
+            model({"images": images, "boxes": boxes[:, k : k + 1]})["local_logits"]
+        )
+        for k in range(3)
+    ]
+    np.testing.assert_allclose(mean, np.mean(single, axis=0), atol=1e-5)
+
+
+def test_training_draws_a_candidate_box_and_inference_takes_the_first():
+    model = RRAClassifier(**SMALL, patch="boxes", num_boxes=3, seed=0)
+    images, boxes = _images(), _boxes(k=3)
+    chosen = np.asarray(
+        model({"images": images, "boxes": boxes}, training=True)["patch_boxes"]
+    )
+    for b in range(4):
+        assert any(np.allclose(chosen[b, 0], boxes[b, k]) for k in range(3))
+    first = model({"images": images, "boxes": boxes})["patch_boxes"]
+    np.testing.assert_array_equal(first, boxes[:, :1])
+
+
+def test_patch_from_a_larger_input_than_the_global_view():
+    model = RRAClassifier(**dict(SMALL, image_size=32, patch_size=32), input_size=64)
+    assert tuple(model.inputs[0].shape) == (None, 64, 64, 3)
+    assert model.get_layer("global_backbone").input.shape[1:3] == (32, 32)
+    assert tuple(model(_images(size=64))["logits"].shape) == (4, 4)
+
+
+def test_initialisations_follow_the_paper():
+    model = RRAClassifier(**dict(SMALL, num_classes=50, addon_channels=256))
+    for name in ("global_classifier", "local_classifier"):
+        kernel, bias = (np.asarray(w) for w in model.get_layer(name).weights)
+        assert abs(kernel.std() - 0.01) < 0.002 and not bias.any()
+    conv = model.get_layer("addon_conv1")
+    kernel, bias = (np.asarray(w) for w in conv.weights)
+    fan_out = 256  # 1x1 kernel: fan_out = output channels
+    assert abs(kernel.std() - np.sqrt(2.0 / fan_out)) < 0.01 and not bias.any()
+
+
+def test_streams_do_not_share_weights():
+    model = RRAClassifier(**SMALL)
+    global_ids = {id(w) for w in model.global_backbone.weights}
+    assert not global_ids & {id(w) for w in model.local_backbone.weights}
+
+
+def test_vgg_local_stream_drops_the_last_max_pool():
+    model = RRAClassifier(
+        **dict(SMALL, backbone="vgg16", image_size=64, patch_size=64, addon_channels=8)
+    )
+    assert model.global_backbone.output.shape[1:3] == (2, 2)
+    assert model.local_backbone.output.shape[1:3] == (4, 4)
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"timesteps": 0}, "timesteps.*0"),
+        ({"patch_size": 48}, r"patch_size=\(48, 48\) is larger.*\(32, 32\)"),
+        ({"num_classes": 1}, "num_classes.*1"),
+        ({"backbone": "vgg20"}, "Unknown backbone 'vgg20'.*resnet50"),
+        ({"patch": "random"}, "patch.*'random'"),
+        ({"eval_boxes": "max"}, "eval_boxes.*'max'"),
+        ({"class_names": ["a", "b"]}, "2 names but num_classes=4"),
+        ({"center_fraction": 0.0}, "center_fraction"),
+    ],
+)
+def test_bad_arguments_are_named(changes, match):
+    with pytest.raises(ValueError, match=match):
+        RRAClassifier(**dict(SMALL, **changes))
+
+
+@pytest.mark.parametrize("shape", [(2, 32, 32), (2, 32, 32, 1), (2, 16, 16, 3)])
+def test_images_of_the_wrong_shape(shape):
+    model = RRAClassifier(**SMALL)
+    # Our check or Keras' input spec: either names both shapes.
+    with pytest.raises(ValueError, match=r"32, 32, 3\).*" + re.escape(str(shape))):
+        model(np.zeros(shape, "float32"))
+
+
+def test_shared_backbone_object_is_refused():
+    backbone = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3)])
+    with pytest.raises(ValueError, match="must not share weights"):
+        RRAClassifier(
+            **dict(SMALL, backbone=backbone, local_backbone=backbone, patch_size=32)
+        )
