@@ -55,12 +55,7 @@ class BaselineClassifier(FineGrainedClassifier):
         )
         self.pooling = keras.layers.GlobalAveragePooling2D(name="pooling")
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
-        self.classifier = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-            dtype="float32",
-            name="classifier",
-        )
+        self.classifier = self._classification_head(num_classes, "classifier")
 
         # === Functional model ===
         images = keras.Input(shape=(*image_size, 3), name="images")

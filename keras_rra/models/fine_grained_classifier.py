@@ -61,6 +61,17 @@ class FineGrainedClassifier(keras.Model):
             )
 
     @staticmethod
+    def _classification_head(num_classes, name):
+        """A Dense to class logits, N(0, 0.01) kernel and zero bias (as in
+        RRA's reference code), computed in float32 under mixed precision."""
+        return keras.layers.Dense(
+            num_classes,
+            kernel_initializer=keras.initializers.RandomNormal(mean=0.0, stddev=0.01),
+            dtype="float32",
+            name=name,
+        )
+
+    @staticmethod
     def _check_classes(num_classes, class_names):
         num_classes = check_positive_int("num_classes", num_classes, minimum=2)
         if class_names is not None:

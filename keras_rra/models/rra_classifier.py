@@ -23,10 +23,6 @@ def _he_normal_fan_out():
     )
 
 
-def _classifier_initializer():
-    return keras.initializers.RandomNormal(mean=0.0, stddev=0.01)
-
-
 @keras.saving.register_keras_serializable(package="keras_rra")
 class RRAClassifier(FineGrainedClassifier):
     """Recursively Refined Attention (Shroff, Chen, Wei, Wang; CVPR-W 2020).
@@ -176,11 +172,8 @@ class RRAClassifier(FineGrainedClassifier):
         ]
         self.global_pooling = keras.layers.GlobalAveragePooling2D(name="global_pool")
         self.global_dropout = keras.layers.Dropout(dropout, name="global_dropout")
-        self.global_classifier = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=_classifier_initializer(),
-            dtype="float32",
-            name="global_classifier",
+        self.global_classifier = self._classification_head(
+            num_classes, "global_classifier"
         )
         if patch == "center":
             self.box_source = CenterBoxes(center_fraction, name="patch_boxes")
@@ -200,11 +193,8 @@ class RRAClassifier(FineGrainedClassifier):
         )
         self.temporal_attention = TemporalAttentionPooling(name="temporal_attention")
         self.local_dropout = keras.layers.Dropout(dropout, name="local_dropout")
-        self.local_classifier = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=_classifier_initializer(),
-            dtype="float32",
-            name="local_classifier",
+        self.local_classifier = self._classification_head(
+            num_classes, "local_classifier"
         )
         self.patch_average = PatchAverage(name="patch_average")
         self.local_weighting = keras.layers.Rescaling(
