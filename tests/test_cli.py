@@ -86,6 +86,17 @@ def test_predict_png_and_jpeg_and_survive_a_bad_file(quick_run, tmp_path, capsys
     assert code == 1  # one file failed, the others were predicted
     assert [line["image"] for line in lines] == [png, str(broken), jpeg]
     assert "broken.jpg" in lines[1]["error"] and "broken.jpg" in captured.err
+    # A PNG is lossless: its prediction is the model's on the same pixels.
+    import keras
+
+    from keras_rra.training.inference import load_classifier
+
+    model = load_classifier(model_path)
+    logits = model.predict(images[:1].astype("float32"), verbose=0)["logits"]
+    direct = keras.ops.convert_to_numpy(keras.ops.softmax(logits))[0]
+    top = lines[0]["predictions"][0]
+    assert top["index"] == int(np.argmax(direct))
+    assert top["probability"] == pytest.approx(float(direct.max()), abs=1e-6)
     for line in (lines[0], lines[2]):
         assert len(line["predictions"]) == 2
         assert line["predictions"][0]["class"] in synthetic.class_names(4)
