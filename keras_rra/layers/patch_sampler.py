@@ -78,7 +78,6 @@ class PatchSampler(keras.layers.Layer):
         image_shape = ops.shape(images)
         batch, height, width = image_shape[0], image_shape[1], image_shape[2]
         channels = images.shape[-1]
-        num_boxes = ops.shape(boxes)[1]
         patch_height, patch_width = self.patch_size
 
         def sample_points(start, stop, count, extent):
@@ -120,7 +119,6 @@ class PatchSampler(keras.layers.Layer):
             gather(y_high, x_low) * (1.0 - x_weight) + gather(y_high, x_high) * x_weight
         )
         patches = top * (1.0 - y_weight) + bottom * y_weight
-        del num_boxes  # the batch * num_boxes rows come from the reshape above
         return patches
 
     def compute_output_shape(self, images_shape, boxes_shape):
