@@ -1,4 +1,4 @@
-"""The `keras-rra` command: train, evaluate, predict.
+"""The `keras-rra` command: train, evaluate, predict, benchmark.
 
 Heavy imports (TensorFlow) happen inside the commands so that `--help`
 answers at once.
@@ -12,7 +12,19 @@ import sys
 # Flags of `train`, one per TrainConfig field: (type, help).
 TRAIN_FLAGS = {
     "model": (str, "rra or baseline"),
-    "dataset": (str, "dataset name (synthetic)"),
+    "dataset": (
+        str,
+        "synthetic, folder:PATH, cub:PATH, aircraft:PATH or a tfds name "
+        "(caltech_birds2011, stanford_dogs, cars196, oxford_flowers102, ...)",
+    ),
+    "data_dir": (str, "tfds data folder, or the folder of folder/cub/aircraft"),
+    "augmentation": (str, "paper (resize) or standard (crop and flip)"),
+    "resize_size": (int, "shorter side before the standard crop"),
+    "boxes": (str, "patch boxes for --patch boxes: object or a CSV file"),
+    "on_bad_image": (str, "skip (with a warning) or error"),
+    "cache": (str, "cache decoded images: memory or a folder"),
+    "split_fraction": (float, "test share of a folder without split folders"),
+    "aircraft_level": (str, "FGVC-Aircraft labels: variant, family, manufacturer"),
     "num_classes": (int, "classes of the synthetic dataset"),
     "examples_per_class": (int, "training images per class (synthetic)"),
     "test_examples_per_class": (int, "test images per class (synthetic)"),
@@ -75,11 +87,34 @@ def _build_parser():
     )
     evaluate.add_argument("--model-path", required=True, help="a .keras file")
     evaluate.add_argument("--dataset", help="dataset name")
+    evaluate.add_argument("--data-dir", help="data folder of the dataset")
+    evaluate.add_argument("--on-bad-image", help="skip or error")
     evaluate.add_argument("--split", default="test", help="split (default: test)")
     evaluate.add_argument("--batch-size", type=int)
     evaluate.add_argument("--examples-per-class", type=int)
     evaluate.add_argument("--test-examples-per-class", type=int)
     evaluate.add_argument("--seed", type=int)
+
+    benchmark = commands.add_parser(
+        "benchmark",
+        help="measure speed and print the numbers",
+        description="Benchmarks that print measured numbers.",
+    )
+    benchmarks = benchmark.add_subparsers(dest="benchmark", metavar="BENCHMARK")
+    benchmarks.required = True
+    data = benchmarks.add_parser(
+        "data",
+        help="images/s of the input pipeline next to the training step's",
+        description="Times the training split's input pipeline and the "
+        "model's training step on the same batch size, and prints their ratio "
+        "(target: >= 3). Settings as for `train`.",
+        argument_default=argparse.SUPPRESS,
+    )
+    data.add_argument("--config", help="JSON or YAML file with the same keys")
+    for name, (kind, text) in TRAIN_FLAGS.items():
+        data.add_argument(_flag(name), type=kind, dest=name, help=text)
+    data.add_argument("--steps", type=int, default=20, help="timed batches")
+    data.add_argument("--warmup", type=int, default=3, help="untimed batches first")
 
     predict = commands.add_parser(
         "predict",
@@ -91,16 +126,22 @@ def _build_parser():
     return parser
 
 
-def _train(args):
+def _config_from(args):
     from keras_rra.training.config import TrainConfig
-    from keras_rra.training.run import train
 
     values = vars(args)
     config = (
         TrainConfig.from_file(values["config"]) if "config" in values else TrainConfig()
     )
     flags = {key: values[key] for key in TRAIN_FLAGS if key in values}
-    config = config.replace(**flags)
+    return config.replace(**flags)
+
+
+def _train(args):
+    from keras_rra.training.run import train
+
+    values = vars(args)
+    config = _config_from(args)
     results = train(config, verbose=0 if values.get("quiet") else "auto")
     print(json.dumps(results, indent=2, sort_keys=True))
     return 0
@@ -122,14 +163,26 @@ def _evaluate(args):
     )
     changes = {
         key: getattr(args, key)
-        for key in ("dataset", "batch_size", "examples_per_class", "seed")
+        for key in (
+            "dataset",
+            "data_dir",
+            "on_bad_image",
+            "batch_size",
+            "examples_per_class",
+            "seed",
+        )
         if getattr(args, key) is not None
     }
     if args.test_examples_per_class is not None:
         changes["test_examples_per_class"] = args.test_examples_per_class
     config = config.replace(**changes)
     set_seed(config.seed)
-    dataset, _ = load_split(config, args.split, shuffle=False)
+    dataset, names = load_split(config, args.split, shuffle=False)
+    if len(names) != model.num_classes:
+        raise ValueError(
+            f"Dataset {config.dataset!r} has {len(names)} classes; the model "
+            f"{args.model_path!r} predicts {model.num_classes}."
+        )
     metrics = evaluate(model, dataset)
     print(
         json.dumps(
@@ -146,15 +199,33 @@ def _evaluate(args):
 
 
 def _predict(args):
+    from keras_rra.data.loader import resolve_augmentation
     from keras_rra.training.inference import class_names_of
     from keras_rra.training.inference import load_classifier
     from keras_rra.training.inference import predict_files
+    from keras_rra.training.run import load_run_config
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1; received {args.top_k}.")
     model = load_classifier(args.model_path)
     names = class_names_of(model, args.model_path)
-    results = predict_files(model, args.images, top_k=args.top_k, class_names=names)
+    config = load_run_config(args.model_path)
+    augmentation = None
+    if config is not None:
+        augmentation = resolve_augmentation(
+            config.dataset,
+            config.augmentation,
+            config.input_size or config.image_size,
+            config.resize_size,
+            config.data_dir,
+        )
+    results = predict_files(
+        model,
+        args.images,
+        top_k=args.top_k,
+        class_names=names,
+        augmentation=augmentation,
+    )
     failed = 0
     for result in results:
         print(json.dumps(result))
@@ -164,11 +235,30 @@ def _predict(args):
     return 1 if failed else 0
 
 
+def _benchmark(args):
+    from keras_rra.benchmarks.data_pipeline import benchmark_data
+    from keras_rra.benchmarks.data_pipeline import format_report
+
+    if args.steps < 1 or args.warmup < 1:
+        raise ValueError(
+            f"--steps and --warmup must be >= 1; received {args.steps}, {args.warmup}."
+        )
+    result = benchmark_data(_config_from(args), steps=args.steps, warmup=args.warmup)
+    print(format_report(result))
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
 def main(argv=None):
     """Entry point of the `keras-rra` command; returns the exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _build_parser().parse_args(argv)
-    command = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+    command = {
+        "train": _train,
+        "evaluate": _evaluate,
+        "predict": _predict,
+        "benchmark": _benchmark,
+    }
     try:
         return command[args.command](args)
     except (ValueError, FileNotFoundError, OSError) as error:

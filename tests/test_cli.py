@@ -142,7 +142,10 @@ def test_refuses_to_overwrite_a_run(quick_run, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--dataset", "imagenet"], "'imagenet'"),
+        (["train", "--dataset", "imagenet"], "Unknown dataset 'imagenet'"),
+        (["train", "--dataset", "folder:/no/such/folder"], "/no/such/folder"),
+        (["train", "--dataset", "cub"], "needs a folder"),
+        (["train", "--on-bad-image", "ignore"], "on_bad_image"),
         (["train", "--backbone", "resnet5"], "Unknown backbone 'resnet5'"),
         (["train", "--patch-size", "128"], "patch_size=128 is larger"),
         (["train", "--timesteps", "0"], "timesteps"),
@@ -187,3 +190,65 @@ def test_default_run_beats_chance_clearly(tmp_path):
     chance = 1 / 10
     assert metrics["test"]["accuracy"] > 5 * chance
     assert np.isfinite(metrics["train"]["loss"])
+
+
+def _tiny_folder(root):
+    from keras_rra.data import synthetic
+
+    return synthetic.write_image_folder(
+        str(root),
+        num_classes=3,
+        image_size=40,
+        examples_per_class=4,
+        test_examples_per_class=2,
+        seed=3,
+    )
+
+
+def test_train_on_a_folder_and_its_boxes(tmp_path, capsys):
+    root = _tiny_folder(tmp_path / "images")
+    run_dir = str(tmp_path / "run")
+    argv = [
+        "train", *QUICK, "--epochs", "1", "--dataset", "folder",
+        "--data-dir", root, "--image-size", "32", "--patch", "boxes",
+        "--boxes", os.path.join(root, "part_boxes.csv"), "--output", run_dir,
+    ]  # fmt: skip
+    assert main(argv) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["dataset"] == "folder"
+    with open(os.path.join(run_dir, "class_names.txt")) as file:
+        assert len(file.read().split()) == 3
+    assert main(["evaluate", "--model-path", os.path.join(run_dir, "model.keras")]) == 0
+    assert _json_lines(capsys.readouterr().out)[0]["metrics"]["accuracy"] >= 0
+
+
+def test_a_failed_dataset_leaves_no_run_folder(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    argv = ["train", "--dataset", f"folder:{tmp_path}/none", "--output", str(run_dir)]
+    assert main(argv) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not run_dir.exists()
+
+
+def test_evaluate_on_a_dataset_with_other_classes(quick_run, tmp_path, capsys):
+    root = _tiny_folder(tmp_path / "images")
+    model_path = os.path.join(quick_run, "model.keras")
+    argv = ["evaluate", "--model-path", model_path, "--dataset", f"folder:{root}"]
+    assert main(argv) == 1
+    assert "has 3 classes; the model" in capsys.readouterr().err
+
+
+def test_benchmark_data_prints_both_rates_and_the_ratio(tmp_path, capsys):
+    root = _tiny_folder(tmp_path / "images")
+    argv = [
+        "benchmark", "data", "--dataset", f"folder:{root}", "--image-size", "32",
+        "--patch-size", "16", "--batch-size", "4", "--timesteps", "2",
+        "--lstm-units", "8", "--addon-channels", "8", "--steps", "2",
+        "--warmup", "1",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    result = _json_lines(capsys.readouterr().out)[0]
+    assert result["pipeline_images_per_second"] > 0
+    assert result["train_images_per_second"] > 0
+    expected = result["pipeline_images_per_second"] / result["train_images_per_second"]
+    assert result["ratio"] == pytest.approx(expected, rel=0.02)

@@ -39,9 +39,15 @@ def test_shuffle_order_is_fixed_by_the_seed():
 
 
 def test_bad_names():
-    with pytest.raises(ValueError, match="Unknown dataset 'cub'.*synthetic"):
+    with pytest.raises(ValueError, match="needs a folder: write cub:PATH"):
         load("cub", "train")
-    with pytest.raises(ValueError, match="boxes='random'"):
+    with pytest.raises(ValueError, match="Unknown dataset kind 'zip'"):
+        load("zip:/tmp/x", "train")
+    with pytest.raises(ValueError, match="on_bad_image='ignore'"):
+        load("synthetic", "train", on_bad_image="ignore", **SMALL)
+    with pytest.raises(ValueError, match="boxes='object' does not apply"):
+        load("synthetic", "train", boxes="object", **SMALL)
+    with pytest.raises(FileNotFoundError, match="Boxes file 'random' does not"):
         load("synthetic", "train", boxes="random", **SMALL)
     with pytest.raises(ValueError, match="batch_size"):
         load("synthetic", "train", batch_size=0, **SMALL)

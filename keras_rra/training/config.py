@@ -6,7 +6,10 @@ import os
 
 import yaml
 
-from keras_rra.data.loader import dataset_names
+from keras_rra.data.aircraft import LEVELS
+from keras_rra.data.augmentation import PRESETS
+from keras_rra.data.bad_data import ON_BAD_IMAGE
+from keras_rra.data.loader import parse_name
 from keras_rra.models.backbones import backbone_names
 from keras_rra.models.rra_classifier import EVAL_BOXES
 from keras_rra.models.rra_classifier import PATCH_SOURCES
@@ -22,6 +25,11 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 class TrainConfig:
     """Settings of one training run; the defaults are the quick CPU run.
 
+    `dataset`, `data_dir`, `augmentation`, `resize_size`, `boxes`,
+    `on_bad_image`, `cache`, `split_fraction` and `aircraft_level` are the
+    arguments of `keras_rra.data.load`; `num_classes`, `examples_per_class`
+    and `test_examples_per_class` apply to `synthetic` only.
+
     The defaults train RRA with the `tiny` backbone on the built-in
     `synthetic` dataset in a few minutes on two CPU cores. For the paper's
     setting use `backbone="vgg19"`, `weights="imagenet"`, `image_size=448`,
@@ -31,6 +39,14 @@ class TrainConfig:
 
     model: str = "rra"
     dataset: str = "synthetic"
+    data_dir: str | None = None
+    augmentation: str | None = None
+    resize_size: int | None = None
+    boxes: str | None = None
+    on_bad_image: str = "skip"
+    cache: str | None = None
+    split_fraction: float = 0.2
+    aircraft_level: str = "variant"
     num_classes: int = 10
     examples_per_class: int = 300
     test_examples_per_class: int | None = None
@@ -111,7 +127,20 @@ class TrainConfig:
     def validate(self):
         """Raises ValueError naming the first bad setting."""
         check_choice("model", self.model, MODELS)
-        check_choice("dataset", self.dataset, dataset_names())
+        kind, _ = parse_name(self.dataset, self.data_dir)
+        if self.augmentation is not None:
+            check_choice("augmentation", self.augmentation, PRESETS)
+        check_choice("on_bad_image", self.on_bad_image, ON_BAD_IMAGE)
+        check_choice("aircraft_level", self.aircraft_level, LEVELS)
+        check_fraction("split_fraction", self.split_fraction)
+        if self.resize_size is not None:
+            check_positive_int("resize_size", self.resize_size, minimum=self.image_size)
+        if self.model == "rra" and self.patch == "boxes":
+            if kind != "synthetic" and self.boxes is None:
+                raise ValueError(
+                    f"patch='boxes' needs boxes for dataset {self.dataset!r}: "
+                    "--boxes object (the dataset's object boxes) or --boxes FILE.csv."
+                )
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("patch", self.patch, PATCH_SOURCES)
         check_choice("eval_boxes", self.eval_boxes, EVAL_BOXES)

@@ -62,11 +62,27 @@ def _model_inputs(model, images):
     return {"images": images, "boxes": boxes}
 
 
-def predict_files(model, paths, top_k=5, class_names=None, batch_size=32):
+def _read_for_model(path, size, augmentation):
+    if augmentation is None:
+        return read_image(path, size)
+    image = read_image(path).astype("uint8")
+    image, _ = augmentation.resize(image)
+    image, _ = augmentation.finish(image, training=False)
+    return np.asarray(image)
+
+
+def predict_files(
+    model, paths, top_k=5, class_names=None, batch_size=32, augmentation=None
+):
     """Predicts the top-k classes of image files.
 
     Files that cannot be read get an `"error"` entry; the others are still
     predicted.
+
+    Args:
+        augmentation: the `Augmentation` the model was evaluated with (its
+            evaluation resize and crop are applied); default: a plain
+            resize to the model's input size.
 
     Returns:
         One dict per path, in order: `{"image", "predictions": [{"class",
@@ -84,7 +100,7 @@ def predict_files(model, paths, top_k=5, class_names=None, batch_size=32):
     readable, images = [], []
     for index, path in enumerate(paths):
         try:
-            images.append(read_image(path, size))
+            images.append(_read_for_model(path, size, augmentation))
             readable.append(index)
         except (FileNotFoundError, ValueError) as error:
             results[index] = {"image": path, "error": str(error)}

@@ -24,15 +24,24 @@ RUN_FILES = (
 
 def load_split(config, split, shuffle=None):
     """The dataset split described by `config`: `(dataset, class_names)`."""
-    uses_boxes = config.model == "rra" and config.patch == "boxes"
+    boxes = None
+    if config.model == "rra" and config.patch == "boxes":
+        boxes = config.boxes or "part"
     return load(
         config.dataset,
         split,
         batch_size=config.batch_size,
         shuffle=shuffle,
         seed=config.seed,
-        boxes="part" if uses_boxes else None,
+        boxes=boxes,
         num_boxes=config.num_boxes,
+        augmentation=config.augmentation,
+        resize_size=config.resize_size,
+        on_bad_image=config.on_bad_image,
+        cache=config.cache,
+        data_dir=config.data_dir,
+        split_fraction=config.split_fraction,
+        aircraft_level=config.aircraft_level,
         num_classes=config.num_classes,
         image_size=config.input_size or config.image_size,
         examples_per_class=config.examples_per_class,
@@ -101,7 +110,7 @@ def new_run_dir(root="runs"):
     return path
 
 
-def _prepare_run_dir(path):
+def _check_run_dir(path):
     if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"Output path {path!r} exists and is not a folder.")
     taken = [name for name in RUN_FILES if os.path.exists(os.path.join(path, name))]
@@ -110,7 +119,6 @@ def _prepare_run_dir(path):
             f"Output folder {path!r} already holds a run ({', '.join(taken)}); "
             "choose another --output or remove it."
         )
-    os.makedirs(path, exist_ok=True)
 
 
 def write_json(path, values):
@@ -148,11 +156,13 @@ def train(config, verbose="auto"):
     config.validate()
     run_dir = config.output or new_run_dir()
     config = config.replace(output=run_dir)
-    _prepare_run_dir(run_dir)
+    _check_run_dir(run_dir)
     set_seed(config.seed)
 
+    # The data first: a dataset that fails to load leaves no run folder.
     train_data, class_names = load_split(config, "train")
     test_data, _ = load_split(config, "test")
+    os.makedirs(run_dir, exist_ok=True)
     model = build_model(config, class_names)
     model.compile(optimizer=build_optimizer(config))
 

@@ -1,0 +1,1 @@
+"""Benchmarks that print measured numbers: `keras-rra benchmark ...`."""
