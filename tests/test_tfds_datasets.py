@@ -92,3 +92,12 @@ def test_unknown_and_unsuitable_names():
     with tfds.testing.mock_data(num_examples=2):
         with pytest.raises(ValueError, match="not an image classification dataset"):
             load("coco", "train")
+
+
+def test_a_failed_download_is_one_sentence(monkeypatch):
+    def offline(self, *args, **kwargs):
+        raise ConnectionError("Failed to resolve 'www.robots.ox.ac.uk'")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", offline)
+    with pytest.raises(ValueError, match="could not be downloaded.*robots.ox.ac.uk"):
+        load("oxford_flowers102", "train")

@@ -122,7 +122,15 @@ def tfds_examples(name, split, data_dir=None, download=True, boxes=None, seed=0)
     builder = _builder(name, data_dir)
     features = _features_of(name, builder.info)
     if download:
-        builder.download_and_prepare()
+        try:
+            builder.download_and_prepare()
+        except Exception as error:
+            raise ValueError(
+                f"tfds dataset {name!r} could not be downloaded and prepared in "
+                f"{builder.data_dir!r}: {type(error).__name__}: {error}. Without a "
+                "network, prepare it on a machine with one and pass its data "
+                "folder (data_dir, --data-dir)."
+            ) from error
     splits = list(builder.info.splits.keys())
     base_split = split.split("[")[0].split("+")[0]
     if splits and base_split not in splits:
