@@ -59,6 +59,13 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
+def _add_train_flags(parser):
+    """`--config` and one flag per `TrainConfig` setting."""
+    parser.add_argument("--config", help="JSON or YAML file with the same keys")
+    for name, (kind, text) in TRAIN_FLAGS.items():
+        parser.add_argument(_flag(name), type=kind, dest=name, help=text)
+
+
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-rra",
@@ -74,9 +81,7 @@ def _build_parser():
         "--config FILE, then the flags given.",
         argument_default=argparse.SUPPRESS,
     )
-    train.add_argument("--config", help="JSON or YAML file with the same keys")
-    for name, (kind, text) in TRAIN_FLAGS.items():
-        train.add_argument(_flag(name), type=kind, dest=name, help=text)
+    _add_train_flags(train)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
     evaluate = commands.add_parser(
@@ -110,9 +115,7 @@ def _build_parser():
         "(target: >= 3). Settings as for `train`.",
         argument_default=argparse.SUPPRESS,
     )
-    data.add_argument("--config", help="JSON or YAML file with the same keys")
-    for name, (kind, text) in TRAIN_FLAGS.items():
-        data.add_argument(_flag(name), type=kind, dest=name, help=text)
+    _add_train_flags(data)
     data.add_argument("--steps", type=int, default=20, help="timed batches")
     data.add_argument("--warmup", type=int, default=3, help="untimed batches first")
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from keras_rra.data.bad_data import stop_on_problems
 from keras_rra.data.file_examples import FileExamples
+from keras_rra.data.label_files import original_folder
 from keras_rra.data.label_files import parse_number
 from keras_rra.data.label_files import read_table
 from keras_rra.data.label_files import require_file
@@ -25,15 +26,6 @@ SPLITS = ("train", "val", "trainval", "test")
 SPLIT_ALIASES = {"validation": "val"}
 BANNER_PIXELS = 20
 DATASET = "FGVC-Aircraft"
-
-
-def _data_folder(root):
-    if not os.path.isdir(root):
-        raise FileNotFoundError(f"{DATASET} folder {root!r} does not exist.")
-    nested = os.path.join(root, "data")
-    if not os.path.isfile(os.path.join(root, "variants.txt")) and os.path.isdir(nested):
-        return nested
-    return root
 
 
 def _class_names(path):
@@ -55,7 +47,7 @@ def aircraft_examples(root, split, level="variant", on_bad_image="skip"):
         raise ValueError(
             f"{DATASET} has the splits {', '.join(SPLITS)}; received {split!r}."
         )
-    folder = _data_folder(root)
+    folder = original_folder(root, "data", "variants.txt", DATASET)
     class_names = _class_names(require_file(folder, f"{level}s.txt", DATASET))
     label_of = {name: label for label, name in enumerate(class_names)}
     label_file = require_file(folder, f"images_{level}_{split}.txt", DATASET)

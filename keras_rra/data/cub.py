@@ -15,6 +15,7 @@ import numpy as np
 
 from keras_rra.data.bad_data import stop_on_problems
 from keras_rra.data.file_examples import FileExamples
+from keras_rra.data.label_files import original_folder
 from keras_rra.data.label_files import parse_number
 from keras_rra.data.label_files import read_table
 from keras_rra.data.label_files import require_file
@@ -23,22 +24,13 @@ SPLITS = ("train", "test")
 DATASET = "CUB-200-2011"
 
 
-def _dataset_folder(root):
-    if not os.path.isdir(root):
-        raise FileNotFoundError(f"{DATASET} folder {root!r} does not exist.")
-    nested = os.path.join(root, "CUB_200_2011")
-    if not os.path.isfile(os.path.join(root, "images.txt")) and os.path.isdir(nested):
-        return nested
-    return root
-
-
 def cub_examples(root, split, on_bad_image="skip"):
     """The files, labels and object boxes of one CUB-200-2011 split."""
     if split not in SPLITS:
         raise ValueError(
             f"{DATASET} has the splits {', '.join(SPLITS)}; received {split!r}."
         )
-    folder = _dataset_folder(root)
+    folder = original_folder(root, "CUB_200_2011", "images.txt", DATASET)
     tables = {
         name: read_table(require_file(folder, name, DATASET), fields)
         for name, fields in (

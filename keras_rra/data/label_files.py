@@ -3,6 +3,20 @@
 import os
 
 
+def original_folder(root, nested, marker, dataset):
+    """The folder that holds `marker`: `root` itself or `root/nested`.
+
+    Users point at either the dataset's folder or the one they unpacked it
+    in; both work.
+    """
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"{dataset} folder {root!r} does not exist.")
+    inner = os.path.join(root, nested)
+    if not os.path.isfile(os.path.join(root, marker)) and os.path.isdir(inner):
+        return inner
+    return root
+
+
 def require_file(folder, name, dataset):
     path = os.path.join(folder, name)
     if not os.path.isfile(path):
