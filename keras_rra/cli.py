@@ -9,6 +9,19 @@ import json
 import os
 import sys
 
+
+def _epoch_list(text):
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected epochs separated by commas, e.g. 30,60; received {text!r}"
+        ) from None
+
+
+# Other spellings of some flags.
+FLAG_ALIASES = {"jit_compile": ["--jit"]}
+
 # Flags of `train`, one per TrainConfig field: (type, help).
 TRAIN_FLAGS = {
     "model": (str, "rra or baseline"),
@@ -50,6 +63,17 @@ TRAIN_FLAGS = {
     "learning_rate": (float, "learning rate"),
     "weight_decay": (float, "weight decay"),
     "momentum": (float, "SGD momentum"),
+    "schedule": (str, "learning rate: constant, step or cosine"),
+    "decay_epochs": (_epoch_list, "epochs of the step decay, e.g. 30,60"),
+    "decay_factor": (float, "factor of each step decay (0.1)"),
+    "warmup_epochs": (int, "linear warm-up epochs of the cosine schedule"),
+    "global_learning_rate": (float, "SGD: the global stream's own base rate"),
+    "clip_norm": (float, "clip gradients to this global norm"),
+    "strategy": (str, "auto, default, mirrored, multiworker (TF_CONFIG) or tpu"),
+    "jit_compile": (str, "XLA: auto (accelerators only), on or off"),
+    "mixed_precision": (str, "float32, mixed_float16 or mixed_bfloat16"),
+    "checkpoint_every": (int, "checkpoint every N steps too (0: per epoch)"),
+    "connect_timeout": (float, "seconds a multi-worker cluster may take to form"),
     "seed": (int, "random seed of data, initialisation and order"),
     "output": (str, "run folder (default: runs/<timestamp>)"),
 }
@@ -63,7 +87,9 @@ def _add_train_flags(parser):
     """`--config` and one flag per `TrainConfig` setting."""
     parser.add_argument("--config", help="JSON or YAML file with the same keys")
     for name, (kind, text) in TRAIN_FLAGS.items():
-        parser.add_argument(_flag(name), type=kind, dest=name, help=text)
+        parser.add_argument(
+            _flag(name), *FLAG_ALIASES.get(name, []), type=kind, dest=name, help=text
+        )
 
 
 def _build_parser():
@@ -82,6 +108,14 @@ def _build_parser():
         argument_default=argparse.SUPPRESS,
     )
     _add_train_flags(train)
+    train.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue the unfinished run in folder RUN from its last checkpoint "
+        "(flags may change only epochs, validation, data location, strategy, jit, "
+        "checkpointing); a run folder given as --output with a checkpoint "
+        "resumes too",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
     evaluate = commands.add_parser(
@@ -141,10 +175,20 @@ def _config_from(args):
 
 
 def _train(args):
+    from keras_rra.training.run import resume_config
     from keras_rra.training.run import train
 
     values = vars(args)
-    config = _config_from(args)
+    if "resume" in values:
+        if "config" in values or "output" in values:
+            raise ValueError(
+                "--resume RUN continues with RUN's own config.json and folder; "
+                "it cannot be combined with --config or --output."
+            )
+        changes = {key: values[key] for key in TRAIN_FLAGS if key in values}
+        config = resume_config(values["resume"], changes)
+    else:
+        config = _config_from(args)
     results = train(config, verbose=0 if values.get("quiet") else "auto")
     print(json.dumps(results, indent=2, sort_keys=True))
     return 0
@@ -264,7 +308,7 @@ def main(argv=None):
     }
     try:
         return command[args.command](args)
-    except (ValueError, FileNotFoundError, OSError) as error:
+    except (ValueError, FileNotFoundError, OSError, FloatingPointError) as error:
         if os.environ.get("KERAS_RRA_DEBUG"):
             raise
         print(f"keras-rra {args.command}: error: {error}", file=sys.stderr)

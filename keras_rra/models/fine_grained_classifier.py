@@ -30,6 +30,10 @@ class FineGrainedClassifier(keras.Model):
         self.class_names = class_names
         # Output name -> weight of its classification loss.
         self.loss_terms = {"logits": 1.0}
+        # Names of the layers whose variables form the global stream.
+        self.global_stream_layers = [
+            layer.name for layer in self.layers if layer.trainable_variables
+        ]
 
     def call(self, inputs, training=None, mask=None):
         self._check_images(inputs)
@@ -137,11 +141,31 @@ class FineGrainedClassifier(keras.Model):
         for index, (output, weight) in enumerate(self.loss_terms.items()):
             term = self._compile_loss(y, y_pred[output], sample_weight)
             if self.loss_term_trackers:
-                self.loss_term_trackers[index].update_state(term)
+                self.loss_term_trackers[index].update_state(
+                    self._unscaled_for_distribution(term)
+                )
             total = total + weight * term
         for loss in self.losses:
             total = total + self._aggregate_additional_loss(loss)
         return total
+
+    @staticmethod
+    def _unscaled_for_distribution(value):
+        # Keras divides each replica's loss by the number of replicas (so
+        # that summed gradients are those of the global batch); the trackers
+        # show the loss itself.
+        if keras.backend.backend() != "tensorflow":
+            return value
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return value * replicas if replicas > 1 else value
+
+    def global_stream_variables(self):
+        """Trainable variables of the global stream (the whole model for
+        single-stream models), for a separate learning rate."""
+        layers = [self.get_layer(name) for name in self.global_stream_layers]
+        return [v for layer in layers for v in layer.trainable_variables]
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if isinstance(y_pred, dict):

@@ -262,6 +262,11 @@ class RRAClassifier(FineGrainedClassifier):
         self.dropout = dropout
         self.seed = seed
         self.loss_terms = {"global_logits": 1.0, "local_logits": self.local_weight}
+        self.global_stream_layers = [
+            "global_backbone",
+            *(f"addon_conv{index}" for index in range(2)),
+            "global_classifier",
+        ]
 
     def get_config(self):
         config = super().get_config()

@@ -13,11 +13,28 @@ from keras_rra.data.loader import parse_name
 from keras_rra.models.backbones import backbone_names
 from keras_rra.models.rra_classifier import EVAL_BOXES
 from keras_rra.models.rra_classifier import PATCH_SOURCES
+from keras_rra.training.schedules import SCHEDULES
+from keras_rra.training.strategy import JIT_MODES
+from keras_rra.training.strategy import STRATEGIES
+from keras_rra.training.trainer import MIXED_PRECISION
 from keras_rra.utils.validation import check_choice
 from keras_rra.utils.validation import check_fraction
 from keras_rra.utils.validation import check_positive_int
 
 MODELS = ("rra", "baseline")
+# Settings a resumed run may change: they move no weight and no data.
+RESUMABLE_CHANGES = (
+    "epochs",
+    "validation_freq",
+    "on_bad_image",
+    "cache",
+    "data_dir",
+    "strategy",
+    "jit_compile",
+    "checkpoint_every",
+    "connect_timeout",
+    "output",
+)
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
 
@@ -34,7 +51,14 @@ class TrainConfig:
     `synthetic` dataset in a few minutes on two CPU cores. For the paper's
     setting use `backbone="vgg19"`, `weights="imagenet"`, `image_size=448`,
     `patch_size=224`, `lstm_units=512`, `addon_channels=1024`,
-    `optimizer="sgd"`, `learning_rate=1e-3`, `weight_decay=5e-4`.
+    `optimizer="sgd"`, `learning_rate=1e-3`, `weight_decay=5e-4`,
+    `schedule="step"` (decay ×0.1 at `decay_epochs` 30 and 60).
+
+    `schedule`, `decay_epochs`, `decay_factor`, `warmup_epochs` (cosine
+    only) set the learning rate over the epochs; `global_learning_rate`
+    (SGD only) gives the global stream its own base rate, scheduled alike.
+    `strategy`, `jit_compile`, `mixed_precision`, `clip_norm`,
+    `checkpoint_every` and `connect_timeout` are the `Trainer`'s arguments.
     """
 
     model: str = "rra"
@@ -72,6 +96,17 @@ class TrainConfig:
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     momentum: float = 0.9
+    schedule: str = "constant"
+    decay_epochs: list[int] = dataclasses.field(default_factory=lambda: [30, 60])
+    decay_factor: float = 0.1
+    warmup_epochs: int = 0
+    global_learning_rate: float | None = None
+    clip_norm: float | None = None
+    strategy: str = "auto"
+    jit_compile: str = "auto"
+    mixed_precision: str | None = None
+    checkpoint_every: int = 0
+    connect_timeout: float = 120.0
     seed: int = 0
     output: str | None = None
 
@@ -142,6 +177,44 @@ class TrainConfig:
                     "--boxes object (the dataset's object boxes) or --boxes FILE.csv."
                 )
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("strategy", self.strategy, STRATEGIES)
+        check_choice("jit_compile", self.jit_compile, JIT_MODES)
+        if self.mixed_precision is not None:
+            check_choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
+        if not isinstance(self.decay_epochs, (list, tuple)) or not all(
+            isinstance(e, int) and not isinstance(e, bool) and e >= 1
+            for e in self.decay_epochs
+        ):
+            raise ValueError(
+                "`decay_epochs` must be a list of epochs >= 1 (e.g. [30, 60]); "
+                f"received {self.decay_epochs!r}."
+            )
+        self.decay_epochs = sorted(self.decay_epochs)
+        if not 0 < self.decay_factor < 1:
+            raise ValueError(
+                f"`decay_factor` must be in (0, 1); received {self.decay_factor}."
+            )
+        if self.warmup_epochs and self.schedule != "cosine":
+            raise ValueError(
+                f"warmup_epochs={self.warmup_epochs} applies to schedule='cosine' "
+                f"only; received schedule={self.schedule!r}."
+            )
+        if self.global_learning_rate is not None:
+            if self.optimizer != "sgd":
+                raise ValueError(
+                    "`global_learning_rate` needs optimizer='sgd' (the reference "
+                    f"recipe); received optimizer={self.optimizer!r}."
+                )
+            if not self.global_learning_rate > 0:
+                raise ValueError(
+                    "`global_learning_rate` must be > 0; received "
+                    f"{self.global_learning_rate}."
+                )
+        for name in ("clip_norm", "connect_timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"`{name}` must be > 0; received {value}.")
         check_choice("patch", self.patch, PATCH_SOURCES)
         check_choice("eval_boxes", self.eval_boxes, EVAL_BOXES)
         if self.backbone not in backbone_names():
@@ -166,13 +239,12 @@ class TrainConfig:
                 name, getattr(self, name), minimum=2 if name == "num_classes" else 1
             )
         check_fraction("center_fraction", self.center_fraction)
-        if isinstance(self.validation_freq, bool) or not (
-            isinstance(self.validation_freq, int) and self.validation_freq >= 0
-        ):
-            raise ValueError(
-                "`validation_freq` must be an integer >= 0 (0: never); received "
-                f"{self.validation_freq!r}."
-            )
+        for name in ("validation_freq", "checkpoint_every", "warmup_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, int) and value >= 0):
+                raise ValueError(
+                    f"`{name}` must be an integer >= 0; received {value!r}."
+                )
         if not self.learning_rate > 0:
             raise ValueError(
                 f"`learning_rate` must be > 0; received {self.learning_rate}."

@@ -10,8 +10,14 @@ import keras
 from keras_rra.data.loader import load
 from keras_rra.models.baseline_classifier import BaselineClassifier
 from keras_rra.models.rra_classifier import RRAClassifier
+from keras_rra.training.config import RESUMABLE_CHANGES
 from keras_rra.training.config import TrainConfig
+from keras_rra.training.multi_rate_sgd import MultiRateSGD
+from keras_rra.training.schedules import build_schedule
 from keras_rra.training.seed import set_seed
+from keras_rra.training.trainer import Trainer
+from keras_rra.training.training_checkpoint import LATEST
+from keras_rra.training.training_checkpoint import is_chief
 
 RUN_FILES = (
     "model.keras",
@@ -82,20 +88,40 @@ def build_model(config, class_names):
     )
 
 
-def build_optimizer(config):
-    """The optimiser described by `config`."""
+def build_optimizer(config, model=None, steps_per_epoch=None):
+    """The optimiser described by `config`, with its learning-rate schedule.
+
+    `sgd` is the RRA reference recipe: momentum, weight decay added to the
+    gradient (as torch.optim.SGD does), and with `global_learning_rate` the
+    global stream of `model` learns at its own rate.
+    """
+    learning_rate = build_schedule(
+        config.learning_rate,
+        config.schedule,
+        steps_per_epoch=steps_per_epoch,
+        epochs=config.epochs,
+        decay_epochs=config.decay_epochs,
+        decay_factor=config.decay_factor,
+        warmup_epochs=config.warmup_epochs,
+    )
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(
-            learning_rate=config.learning_rate,
+        optimizer = MultiRateSGD(
+            learning_rate=learning_rate,
             momentum=config.momentum,
-            weight_decay=config.weight_decay or None,
+            l2_weight_decay=config.weight_decay,
         )
+        if config.global_learning_rate is not None and model is not None:
+            optimizer.set_learning_rate_multiplier(
+                model.global_stream_variables(),
+                config.global_learning_rate / config.learning_rate,
+            )
+        return optimizer
     if config.optimizer == "adamw":
         return keras.optimizers.AdamW(
-            learning_rate=config.learning_rate, weight_decay=config.weight_decay
+            learning_rate=learning_rate, weight_decay=config.weight_decay
         )
     return keras.optimizers.Adam(
-        learning_rate=config.learning_rate, weight_decay=config.weight_decay or None
+        learning_rate=learning_rate, weight_decay=config.weight_decay or None
     )
 
 
@@ -121,6 +147,62 @@ def _check_run_dir(path):
         )
 
 
+def _saved_config(run_dir):
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"{run_dir!r} has a checkpoint but no config.json; it cannot be resumed."
+        )
+    with open(path, encoding="utf-8") as file:
+        return TrainConfig.from_dict(json.load(file), source=path)
+
+
+def config_differences(saved, config):
+    """Settings (other than `RESUMABLE_CHANGES`) where two configs differ,
+    as `["name: saved -> new", ...]`."""
+    old, new = saved.to_dict(), config.to_dict()
+    return [
+        f"{key}: {old[key]!r} -> {new[key]!r}"
+        for key in TrainConfig.keys()
+        if key not in RESUMABLE_CHANGES and old[key] != new[key]
+    ]
+
+
+def can_resume(run_dir):
+    """Whether `run_dir` holds a checkpoint of an unfinished run."""
+    return os.path.isfile(
+        os.path.join(run_dir, "checkpoints", LATEST)
+    ) and not os.path.exists(os.path.join(run_dir, "model.keras"))
+
+
+def resume_config(run_dir, changes=None):
+    """The config of the unfinished run in `run_dir`, with `changes` applied.
+
+    Raises ValueError if the folder cannot be resumed, or if `changes` alter
+    a setting outside `RESUMABLE_CHANGES` (naming each).
+    """
+    if not os.path.isdir(run_dir):
+        raise ValueError(f"Run folder {run_dir!r} does not exist.")
+    if os.path.exists(os.path.join(run_dir, "model.keras")):
+        raise ValueError(f"Run {run_dir!r} is finished (it has model.keras).")
+    if not can_resume(run_dir):
+        raise ValueError(f"Run folder {run_dir!r} has no checkpoint to resume from.")
+    saved = _saved_config(run_dir)
+    config = saved.replace(**dict(changes or {}), output=run_dir)
+    _refuse_differences(run_dir, saved, config)
+    return config
+
+
+def _refuse_differences(run_dir, saved, config):
+    differences = config_differences(saved, config)
+    if differences:
+        raise ValueError(
+            f"Run {run_dir!r} was started with other settings; resuming it would "
+            f"mix two configurations: {'; '.join(differences)}. Use another "
+            "--output for a new run."
+        )
+
+
 def write_json(path, values):
     """Writes JSON atomically: a reader never sees half a file."""
     partial = f"{path}.partial"
@@ -143,12 +225,18 @@ def evaluate(model, dataset):
     return {name: float(value) for name, value in metrics.items()}
 
 
-def train(config, verbose="auto"):
-    """Trains, evaluates on the test split and writes a run folder.
+def train(config, verbose="auto", callbacks=None):
+    """Trains with the `Trainer`, evaluates on the test split and writes a
+    run folder.
+
+    If `config.output` holds a checkpoint of an unfinished run, the run
+    resumes from it: the settings must be those the run was started with
+    (only `RESUMABLE_CHANGES` may differ).
 
     Args:
         config: a `TrainConfig`.
-        verbose: Keras verbosity of `fit` ("auto" shows progress bars).
+        verbose: progress-bar verbosity (0, 1, 2 or "auto").
+        callbacks: extra Keras callbacks.
 
     Returns:
         The contents of `metrics.json`, including `run_dir`.
@@ -156,36 +244,57 @@ def train(config, verbose="auto"):
     config.validate()
     run_dir = config.output or new_run_dir()
     config = config.replace(output=run_dir)
-    _check_run_dir(run_dir)
+    resuming = can_resume(run_dir)
+    if resuming:
+        _refuse_differences(run_dir, _saved_config(run_dir), config)
+    else:
+        _check_run_dir(run_dir)
     set_seed(config.seed)
 
     # The data first: a dataset that fails to load leaves no run folder.
     train_data, class_names = load_split(config, "train")
     test_data, _ = load_split(config, "test")
-    os.makedirs(run_dir, exist_ok=True)
-    model = build_model(config, class_names)
-    model.compile(optimizer=build_optimizer(config))
-
-    write_json(os.path.join(run_dir, "config.json"), config.to_dict())
-    with open(os.path.join(run_dir, "class_names.txt"), "w", encoding="utf-8") as file:
-        file.write("\n".join(class_names) + "\n")
+    steps = int(train_data.cardinality())
+    trainer = Trainer(
+        lambda: build_model(config, class_names),
+        optimizer=lambda model: build_optimizer(config, model, steps),
+        strategy=config.strategy,
+        jit_compile=config.jit_compile,
+        mixed_precision=config.mixed_precision,
+        clip_norm=config.clip_norm,
+        checkpoint_dir=os.path.join(run_dir, "checkpoints"),
+        checkpoint_every=config.checkpoint_every,
+        connect_timeout=config.connect_timeout,
+    )
+    trainer.check_dataset(train_data)
+    chief = is_chief(trainer.strategy)
+    callbacks = list(callbacks or [])
+    if chief:
+        os.makedirs(run_dir, exist_ok=True)
+        write_json(os.path.join(run_dir, "config.json"), config.to_dict())
+        with open(
+            os.path.join(run_dir, "class_names.txt"), "w", encoding="utf-8"
+        ) as file:
+            file.write("\n".join(class_names) + "\n")
+        callbacks.append(
+            keras.callbacks.CSVLogger(
+                os.path.join(run_dir, "history.csv"), append=resuming
+            )
+        )
 
     start = time.perf_counter()
-    history = model.fit(
+    history = trainer.fit(
         train_data,
         epochs=config.epochs,
-        verbose=verbose,
-        shuffle=False,  # the dataset shuffles itself, with the run's seed
         # The test split is watched for learning curves only: no model
         # selection or early stopping uses it.
         validation_data=test_data if config.validation_freq else None,
-        validation_freq=config.validation_freq or 1,
-        callbacks=[keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"))],
+        validation_freq=config.validation_freq,
+        callbacks=callbacks,
+        verbose=verbose,
     )
     train_seconds = time.perf_counter() - start
-    test_metrics = evaluate(model, test_data)
-    save_model(model, os.path.join(run_dir, "model.keras"))
-
+    test_metrics = trainer.evaluate(test_data)
     results = {
         "run_dir": run_dir,
         "model": config.model,
@@ -195,7 +304,9 @@ def train(config, verbose="auto"):
         "train": {name: float(values[-1]) for name, values in history.history.items()},
         "test": test_metrics,
     }
-    write_json(os.path.join(run_dir, "metrics.json"), results)
+    if chief:
+        save_model(trainer.model, os.path.join(run_dir, "model.keras"))
+        write_json(os.path.join(run_dir, "metrics.json"), results)
     return results
 
 
