@@ -1,7 +1,10 @@
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -20,6 +23,10 @@ QUICK = [
     "--addon-channels", "16",
     "--quiet",
 ]  # fmt: skip
+
+
+def _no_error():
+    return contextlib.nullcontext()
 
 
 def _json_lines(text):
@@ -252,3 +259,123 @@ def test_benchmark_data_prints_both_rates_and_the_ratio(tmp_path, capsys):
     assert result["train_images_per_second"] > 0
     expected = result["pipeline_images_per_second"] / result["train_images_per_second"]
     assert result["ratio"] == pytest.approx(expected, rel=0.02)
+
+
+RESUMABLE = [
+    "--epochs", "3",
+    "--examples-per-class", "60",
+    "--test-examples-per-class", "10",
+    "--num-classes", "4",
+    "--batch-size", "8",
+    "--image-size", "32",
+    "--patch-size", "16",
+    "--timesteps", "2",
+    "--lstm-units", "8",
+    "--addon-channels", "8",
+    "--optimizer", "sgd",
+    "--learning-rate", "0.01",
+    "--schedule", "step",
+    "--decay-epochs", "2",
+    "--checkpoint-every", "5",
+    "--quiet",
+]  # fmt: skip
+
+
+def _cli(*argv, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "keras_rra", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def _metrics(run_dir):
+    with open(os.path.join(run_dir, "metrics.json")) as file:
+        return json.load(file)
+
+
+def test_sigkill_and_resume_match_an_uninterrupted_run(tmp_path):
+    straight = str(tmp_path / "straight")
+    killed = str(tmp_path / "killed")
+    assert _cli("train", *RESUMABLE, "--output", straight).wait(timeout=300) == 0
+
+    process = _cli("train", *RESUMABLE, "--output", killed)
+    latest = os.path.join(killed, "checkpoints", "latest.json")
+    try:
+        deadline = time.monotonic() + 240
+        state = None
+        while time.monotonic() < deadline and process.poll() is None:
+            if os.path.isfile(latest):
+                with open(latest) as file:
+                    state = json.load(file)
+                if state["step_in_epoch"]:
+                    break
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert state is not None and state["step_in_epoch"] > 0, state
+    assert not os.path.exists(os.path.join(killed, "model.keras"))
+
+    resumed = _cli("train", "--resume", killed, "--quiet")
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err[-2000:]
+    expected, actual = _metrics(straight), _metrics(killed)
+    for split in ("train", "test"):
+        for name, value in expected[split].items():
+            assert actual[split][name] == pytest.approx(value, abs=1e-5), name
+    with open(os.path.join(killed, "history.csv")) as file:
+        epochs = [line.split(",")[0] for line in file.read().splitlines()[1:]]
+    assert epochs[-1] == "2"
+
+
+def test_resume_refuses_other_settings(tmp_path, capsys):
+    run_dir = str(tmp_path / "run")
+    argv = [*QUICK, "--checkpoint-every", "1", "--output", run_dir]
+    assert main(["train", *argv]) == 0
+    os.remove(os.path.join(run_dir, "model.keras"))  # as if killed at the end
+    capsys.readouterr()
+    assert main(["train", "--resume", run_dir, "--timesteps", "4", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "timesteps: 3 -> 4" in err and err.count("\n") == 1
+    # The same through --output, with two differences named.
+    changed = [*argv, "--lstm-units", "32", "--seed", "5"]
+    assert main(["train", *changed]) == 1
+    err = capsys.readouterr().err
+    assert "lstm_units: 16 -> 32" in err and "seed: 0 -> 5" in err
+    # Resumable changes are accepted: more epochs continue the run.
+    assert main(["train", "--resume", run_dir, "--epochs", "3", "--quiet"]) == 0
+    with open(os.path.join(run_dir, "history.csv")) as file:
+        assert len(file.read().strip().splitlines()) == 4  # header + 3 epochs
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--resume", "/no/such/run"], "does not exist"),
+        (["--resume", ".", "--output", "x"], "cannot be combined"),
+        (["--strategy", "gpus"], "Unknown `strategy`='gpus'"),
+        (["--jit", "yes"], "Unknown `jit_compile`='yes'"),
+        (["--mixed-precision", "half"], "Unknown `mixed_precision`='half'"),
+        (["--schedule", "step", "--warmup-epochs", "1"], "cosine' only"),
+        (["--global-learning-rate", "0.1"], "needs optimizer='sgd'"),
+        (["--decay-epochs", "a,b"], "epochs separated by commas"),
+    ],
+)
+def test_bad_training_flags(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) if "a,b" in argv else _no_error():
+        code = main(["train", *QUICK, *argv])
+        assert code == 1
+    assert message in capsys.readouterr().err
+
+
+def test_a_diverging_run_stops_with_the_step(tmp_path, capsys):
+    run_dir = str(tmp_path / "run")
+    argv = [*QUICK, "--optimizer", "sgd", "--learning-rate", "1e12"]
+    assert main(["train", *argv, "--output", run_dir]) == 1
+    err = capsys.readouterr().err
+    assert "The loss became" in err and "global step" in err
+    assert not os.path.exists(os.path.join(run_dir, "model.keras"))

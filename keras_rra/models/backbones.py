@@ -93,7 +93,9 @@ def build_tiny_backbone(input_shape, filters=(32, 64, 128, 128), name="tiny"):
             kernel_initializer="he_normal",
             name=f"conv{index}",
         )(x)
-        x = keras.layers.BatchNormalization(name=f"bn{index}")(x)
+        # Synchronised: under a strategy with several replicas the batch
+        # statistics are those of the global batch, as on one device.
+        x = keras.layers.BatchNormalization(synchronized=True, name=f"bn{index}")(x)
         x = keras.layers.ReLU(name=f"relu{index}")(x)
     return keras.Model(images, x, name=name)
 

@@ -15,6 +15,8 @@ from keras_rra.training.config import TrainConfig
 from keras_rra.training.multi_rate_sgd import MultiRateSGD
 from keras_rra.training.schedules import build_schedule
 from keras_rra.training.seed import set_seed
+from keras_rra.training.strategy import check_batch_size
+from keras_rra.training.strategy import resolve_strategy
 from keras_rra.training.trainer import Trainer
 from keras_rra.training.training_checkpoint import LATEST
 from keras_rra.training.training_checkpoint import is_chief
@@ -250,6 +252,10 @@ def train(config, verbose="auto", callbacks=None):
     else:
         _check_run_dir(run_dir)
     set_seed(config.seed)
+    # Before any TensorFlow op: a multi-worker strategy configures the
+    # runtime at creation.
+    strategy = resolve_strategy(config.strategy, config.connect_timeout)
+    check_batch_size(strategy, config.batch_size)
 
     # The data first: a dataset that fails to load leaves no run folder.
     train_data, class_names = load_split(config, "train")
@@ -258,15 +264,13 @@ def train(config, verbose="auto", callbacks=None):
     trainer = Trainer(
         lambda: build_model(config, class_names),
         optimizer=lambda model: build_optimizer(config, model, steps),
-        strategy=config.strategy,
+        strategy=strategy,
         jit_compile=config.jit_compile,
         mixed_precision=config.mixed_precision,
         clip_norm=config.clip_norm,
         checkpoint_dir=os.path.join(run_dir, "checkpoints"),
         checkpoint_every=config.checkpoint_every,
-        connect_timeout=config.connect_timeout,
     )
-    trainer.check_dataset(train_data)
     chief = is_chief(trainer.strategy)
     callbacks = list(callbacks or [])
     if chief:

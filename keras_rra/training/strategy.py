@@ -112,10 +112,11 @@ for address in addresses:
         socket.create_connection((host.strip("[]"), int(port)), timeout=2).close()
     except OSError as error:
         silent.append(f"{address} ({error.strerror or error})")
+nobody = "none (every port answers: a worker may be stuck or run something else)"
 sys.stderr.write(
-    "keras-rra: error: the MultiWorkerMirroredStrategy cluster did not form within "
-    f"{timeout:g} s; no answer from: {', '.join(silent) or 'none (all ports open; a '
-    'worker may be stuck or run another program)'}. Stopping this worker.\n"
+    "keras-rra: error: the MultiWorkerMirroredStrategy cluster did not form "
+    f"within {timeout:g} s; no answer from: {', '.join(silent) or nobody}. "
+    "Stopping this worker.\n"
 )
 sys.stderr.flush()
 os.kill(parent, signal.SIGKILL)

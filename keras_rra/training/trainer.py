@@ -57,7 +57,9 @@ class Trainer:
             one (inside the scope). None keeps the model's compiled optimizer, or the
             model's `compile()` default.
         strategy: a `tf.distribute.Strategy` or `"auto"`, `"default"`,
-            `"mirrored"`, `"multiworker"` (from `TF_CONFIG`), `"tpu"`.
+            `"mirrored"`, `"multiworker"` (from `TF_CONFIG`), `"tpu"`. A
+            multi-worker strategy must be created before any TensorFlow op
+            runs: create the Trainer (or `resolve_strategy`) before the data.
         jit_compile: `"auto"` (XLA on GPU/TPU only), `"on"`, `"off"`.
         mixed_precision: None (the current policy), `"float32"`,
             `"mixed_float16"` (loss scaling is added) or `"mixed_bfloat16"`.
@@ -129,6 +131,10 @@ class Trainer:
             if clip_norm is not None:
                 inner = getattr(self.model.optimizer, "inner_optimizer", None)
                 (inner or self.model.optimizer).global_clipnorm = clip_norm
+            # Built here, eagerly: optimizer variables created inside the
+            # first compiled step fail under MirroredStrategy.
+            if not self.model.optimizer.built:
+                self.model.optimizer.build(self.model.trainable_variables)
         self.checkpoint = (
             TrainingCheckpoint(checkpoint_dir, self.model, self.strategy)
             if checkpoint_dir
@@ -171,9 +177,13 @@ class Trainer:
     # Compiled steps ---------------------------------------------------------
 
     def _make_function(self, step):
-        # The step alone is XLA-compiled; strategy.run and the cross-replica
-        # reads of the metrics stay in the outer graph, as in Keras' fit.
-        inner = tf.function(step, jit_compile=self.jit_compile, reduce_retracing=True)
+        # As in Keras' fit: the step is traced without AutoGraph (the model
+        # code is graph-safe as written) and only it is XLA-compiled;
+        # strategy.run and the cross-replica reads of the metrics stay in the
+        # outer graph.
+        inner = tf.autograph.experimental.do_not_convert(step)
+        if self.jit_compile:
+            inner = tf.function(inner, jit_compile=True, reduce_retracing=True)
 
         @tf.function(reduce_retracing=True)
         def function(batch):
@@ -194,13 +204,29 @@ class Trainer:
         )
 
     def check_dataset(self, dataset):
-        """Raises ValueError unless the dataset's batch splits over the replicas."""
-        batch = getattr(dataset, "element_spec", None)
-        first = tf.nest.flatten(batch)[0] if batch is not None else None
-        size = first.shape[0] if first is not None and first.shape.rank else None
-        if size is not None:
-            check_batch_size(self.strategy, int(size))
-        return size
+        """Raises ValueError unless the dataset's first batch splits evenly
+        over the replicas; returns that batch.
+
+        Creating an iterator of a seeded dataset moves it on to its next
+        epoch's order; `fit` always does this exactly once, so a resumed run
+        replays the same sequence.
+        """
+        batch = next(iter(dataset.take(1)), None)
+        if batch is None:
+            raise ValueError("The dataset is empty: it has no batch to train on.")
+        size = int(tf.shape(tf.nest.flatten(batch)[0])[0])
+        check_batch_size(self.strategy, size)
+        return batch
+
+    def _build_metrics(self, batch):
+        # Keras creates the metrics' accumulators on their first update; a
+        # checkpoint can only be restored into existing ones.
+        x, y = batch[0], batch[1]
+        with self.scope():
+            y_pred = self.model(x, training=False)
+            self.model.compute_loss(x, y, y_pred, training=False)
+            self.model.compute_metrics(x, y, y_pred)
+            self.model.reset_metrics()
 
     # Public API -------------------------------------------------------------
 
@@ -230,7 +256,7 @@ class Trainer:
                 ones receive the usual calls and logs.
             verbose: 0, 1, 2 or "auto" (1), as in `fit`.
         """
-        self.check_dataset(train_data)
+        self._build_metrics(self.check_dataset(train_data))
         steps = int(train_data.cardinality())
         steps = steps if steps > 0 else None
         state = self.checkpoint.restore() if self.checkpoint else None
@@ -299,7 +325,6 @@ class Trainer:
 
     def evaluate(self, dataset):
         """Metrics of the model on `dataset` as a dict of floats."""
-        self.check_dataset(dataset)
         if self._test_function is None:
             self._test_function = self._make_function(self.model.test_step)
         self.model.reset_metrics()

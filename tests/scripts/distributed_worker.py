@@ -1,0 +1,106 @@
+"""Trains a tiny RRA model with the Trainer in a child process of a test.
+
+Usage: python distributed_worker.py MODE OUTPUT.npz
+
+MODE `multiworker` uses TF_CONFIG; `mirrored` splits the CPU into two
+logical devices and trains with MirroredStrategy, then with one device, and
+with `model.fit` in a MirroredStrategy scope, saving all three.
+"""
+
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+MODE, OUTPUT = sys.argv[1], sys.argv[2]
+if MODE == "mirrored":
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+    )
+
+import keras  # noqa: E402
+
+from keras_rra.data.loader import load  # noqa: E402
+from keras_rra.models.rra_classifier import RRAClassifier  # noqa: E402
+from keras_rra.training.seed import set_seed  # noqa: E402
+from keras_rra.training.trainer import Trainer  # noqa: E402
+
+STEPS = 6
+
+
+def data():
+    dataset, _ = load(
+        "synthetic",
+        "train",
+        batch_size=16,
+        seed=0,
+        num_classes=4,
+        examples_per_class=24,
+        image_size=32,
+    )
+    return dataset.take(STEPS)
+
+
+def model():
+    return RRAClassifier(
+        num_classes=4,
+        backbone="tiny",
+        image_size=32,
+        patch_size=16,
+        timesteps=3,
+        lstm_units=8,
+        addon_channels=8,
+        seed=0,
+    )
+
+
+def optimizer(_):
+    return keras.optimizers.SGD(0.05, momentum=0.9)
+
+
+def train(strategy):
+    set_seed(0)
+    trainer = Trainer(model, optimizer=optimizer, strategy=strategy)
+    history = trainer.fit(data(), epochs=3, verbose=0)
+    weights = [np.asarray(w) for w in trainer.model.get_weights()]
+    return weights, history.history["loss"], trainer
+
+
+def flat(weights):
+    return np.concatenate([w.ravel() for w in weights])
+
+
+if MODE == "multiworker":
+    weights, losses, trainer = train("multiworker")
+    np.savez(
+        OUTPUT,
+        weights=flat(weights),
+        losses=np.array(losses),
+        replicas=trainer.strategy.num_replicas_in_sync,
+    )
+else:
+    two = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    mirrored, mirrored_losses, trainer = train(two)
+    try:
+        trainer.check_dataset(data().unbatch().batch(15))
+        odd_batch_error = ""
+    except ValueError as error:
+        odd_batch_error = str(error)
+    single, single_losses, _ = train("default")
+    set_seed(0)
+    with two.scope():
+        fitted = model()
+        fitted.compile(optimizer=optimizer(None))
+    fit_history = fitted.fit(data(), epochs=3, verbose=0)
+    np.savez(
+        OUTPUT,
+        mirrored=flat(mirrored),
+        single=flat(single),
+        fit=flat(fitted.get_weights()),
+        mirrored_losses=np.array(mirrored_losses),
+        single_losses=np.array(single_losses),
+        fit_losses=np.array(fit_history.history["loss"]),
+        replicas=trainer.strategy.num_replicas_in_sync,
+        odd_batch_error=odd_batch_error,
+    )

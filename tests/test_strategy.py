@@ -1,0 +1,199 @@
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_rra.training.strategy import check_batch_size
+from keras_rra.training.strategy import parse_tf_config
+from keras_rra.training.strategy import resolve_jit_compile
+from keras_rra.training.strategy import resolve_strategy
+
+WORKER = os.path.join(os.path.dirname(__file__), "scripts", "distributed_worker.py")
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _tf_config(addresses, index):
+    return json.dumps(
+        {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
+    )
+
+
+def _run_processes(commands, timeout):
+    """Starts every (argv, env) and waits; always kills what is left."""
+    processes = [
+        subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for argv, env in commands
+    ]
+    deadline = time.monotonic() + timeout
+    try:
+        outputs = []
+        for process in processes:
+            left = max(1.0, deadline - time.monotonic())
+            outputs.append(process.communicate(timeout=left))
+        return [p.returncode for p in processes], outputs
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_unknown_strategy_is_named():
+    with pytest.raises(ValueError, match="Unknown strategy 'gpu'.*mirrored"):
+        resolve_strategy("gpu")
+
+
+def test_default_and_auto_on_this_machine():
+    assert resolve_strategy("default").num_replicas_in_sync == 1
+    assert resolve_strategy("auto").num_replicas_in_sync == 1
+
+
+def test_a_strategy_object_is_used_as_it_is():
+    strategy = tf.distribute.get_strategy()
+    assert resolve_strategy(strategy) is strategy
+
+
+def test_tpu_without_a_tpu_is_one_sentence():
+    with pytest.raises(ValueError, match="no TPU found"):
+        resolve_strategy("tpu")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "TF_CONFIG environment variable"),
+        ("{not json", "not valid JSON"),
+        ('["a"]', "must be a JSON object"),
+        ('{"task": {"type": "worker", "index": 0}}', "no 'cluster'"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}}', "no 'task'"),
+        (
+            '{"cluster": {"worker": ["127.0.0.1"]}, "task": {"type": "worker", '
+            '"index": 0}}',
+            "'127.0.0.1' is not 'host:port'",
+        ),
+        (
+            '{"cluster": {"worker": ["127.0.0.1:70000"]}, "task": {"type": '
+            '"worker", "index": 0}}',
+            "port in 1-65535",
+        ),
+        (
+            '{"cluster": {"worker": ["no-such-host.invalid:2222"]}, "task": '
+            '{"type": "worker", "index": 0}}',
+            "cannot be resolved",
+        ),
+        (
+            '{"cluster": {"worker": ["127.0.0.1:2222"]}, "task": {"type": '
+            '"worker", "index": 3}}',
+            "index 3 is out of range",
+        ),
+        (
+            '{"cluster": {"worker": ["127.0.0.1:2222"]}, "task": {"type": "ps", '
+            '"index": 0}}',
+            "'ps' is not a job",
+        ),
+    ],
+)
+def test_malformed_tf_config(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_tf_config(text)
+
+
+def test_tf_config_lists_chief_first():
+    text = json.dumps(
+        {
+            "cluster": {"chief": ["127.0.0.1:1000"], "worker": ["127.0.0.1:1001"]},
+            "task": {"type": "worker", "index": 0},
+        }
+    )
+    assert parse_tf_config(text) == (["127.0.0.1:1000", "127.0.0.1:1001"], "worker", 0)
+
+
+def test_batch_size_must_split_over_the_replicas():
+    two = types.SimpleNamespace(num_replicas_in_sync=2)
+    check_batch_size(two, 32)
+    with pytest.raises(ValueError, match="batch_size=33 .* 2 replicas.*multiple of 2"):
+        check_batch_size(two, 33)
+
+
+def test_jit_modes():
+    one = types.SimpleNamespace(num_replicas_in_sync=1)
+    assert resolve_jit_compile("auto", one) is False  # CPU only here
+    assert resolve_jit_compile("on", one) is True
+    assert resolve_jit_compile(False, one) is False
+    with pytest.raises(ValueError, match="Unknown jit_compile 'yes'"):
+        resolve_jit_compile("yes", one)
+    with pytest.raises(ValueError, match="several CPU replicas"):
+        resolve_jit_compile("on", types.SimpleNamespace(num_replicas_in_sync=2))
+
+
+def test_two_workers_train_in_sync(tmp_path):
+    """Two processes on 127.0.0.1 with MultiWorkerMirroredStrategy."""
+    addresses = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    commands = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=_tf_config(addresses, index))
+        argv = [sys.executable, WORKER, "multiworker", str(tmp_path / f"{index}.npz")]
+        commands.append((argv, env))
+    codes, outputs = _run_processes(commands, timeout=240)
+    assert codes == [0, 0], [err[-2000:] for _, err in outputs]
+    first, second = (np.load(tmp_path / f"{index}.npz") for index in range(2))
+    assert int(first["replicas"]) == 2
+    np.testing.assert_array_equal(first["weights"], second["weights"])
+    np.testing.assert_array_equal(first["losses"], second["losses"])
+    assert first["losses"][-1] < first["losses"][0]
+
+
+def test_mirrored_two_devices_equal_one_device(tmp_path):
+    output = tmp_path / "mirrored.npz"
+    codes, outputs = _run_processes(
+        [([sys.executable, WORKER, "mirrored", str(output)], dict(os.environ))],
+        timeout=240,
+    )
+    assert codes == [0], outputs[0][1][-2000:]
+    result = np.load(output)
+    assert int(result["replicas"]) == 2
+    np.testing.assert_allclose(
+        result["mirrored_losses"], result["single_losses"], rtol=1e-4
+    )
+    np.testing.assert_allclose(result["mirrored"], result["single"], atol=2e-3)
+    assert "batch_size=15" in str(result["odd_batch_error"])
+    # model.fit inside a MirroredStrategy scope trains too.
+    assert np.all(np.isfinite(result["fit_losses"]))
+    assert not np.allclose(result["fit"], result["single"])
+
+
+def test_an_unreachable_worker_fails_in_bounded_time(tmp_path):
+    own, silent = _free_ports(2)
+    addresses = [f"127.0.0.1:{own}", f"127.0.0.1:{silent}"]
+    env = dict(os.environ, TF_CONFIG=_tf_config(addresses, 0))
+    argv = [
+        sys.executable, "-m", "keras_rra", "train", "--strategy", "multiworker",
+        "--connect-timeout", "5", "--epochs", "1", "--examples-per-class", "2",
+        "--num-classes", "2", "--image-size", "32", "--patch-size", "16",
+        "--output", str(tmp_path / "run"), "--quiet",
+    ]  # fmt: skip
+    start = time.monotonic()
+    codes, outputs = _run_processes([(argv, env)], timeout=120)
+    assert time.monotonic() - start < 110
+    assert codes[0] != 0
+    stderr = outputs[0][1]
+    assert "did not form within 5 s" in stderr
+    assert f"127.0.0.1:{silent}" in stderr
