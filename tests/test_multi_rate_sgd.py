@@ -9,7 +9,9 @@ from keras_rra.training.multi_rate_sgd import MultiRateSGD
 
 def _step(optimizer, values, gradients):
     variables = [keras.Variable(v) for v in values]
-    optimizer.apply_gradients(zip([np.float32(g) for g in gradients], variables))
+    optimizer.apply_gradients(
+        zip([np.float32(g) for g in gradients], variables, strict=True)
+    )
     return [float(v.numpy()) for v in variables]
 
 
@@ -17,7 +19,7 @@ def test_a_multiplier_scales_that_variables_rate():
     optimizer = MultiRateSGD(0.1, momentum=0.0)
     variables = [keras.Variable(1.0), keras.Variable(1.0)]
     optimizer.set_learning_rate_multiplier(variables[:1], 10.0)
-    optimizer.apply_gradients(zip([np.float32(1.0)] * 2, variables))
+    optimizer.apply_gradients(zip([np.float32(1.0)] * 2, variables, strict=True))
     assert float(variables[0].numpy()) == pytest.approx(1.0 - 1.0)
     assert float(variables[1].numpy()) == pytest.approx(1.0 - 0.1)
 
