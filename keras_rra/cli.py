@@ -19,6 +19,10 @@ def _epoch_list(text):
         ) from None
 
 
+def _word_list(text):
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 # Other spellings of some flags.
 FLAG_ALIASES = {"jit_compile": ["--jit"]}
 
@@ -153,6 +157,27 @@ def _build_parser():
     data.add_argument("--steps", type=int, default=20, help="timed batches")
     data.add_argument("--warmup", type=int, default=3, help="untimed batches first")
 
+    train_bench = benchmarks.add_parser(
+        "train",
+        help="training images/s and peak memory per model, T and XLA mode",
+        description="Times the Trainer's training step for each model, number "
+        "of refinement steps T and XLA mode, each in its own process, and "
+        "prints images/s, peak memory, time(T=max)/time(T=min) (target <= 1.15) "
+        "and the XLA speed-up.",
+    )
+    train_bench.add_argument("--models", type=_word_list, default=["baseline", "rra"])
+    train_bench.add_argument("--timesteps", type=_epoch_list, default=[1, 4, 10])
+    train_bench.add_argument("--jit", type=_word_list, default=["off", "on"])
+    train_bench.add_argument("--backbone", default="tiny")
+    train_bench.add_argument("--image-size", type=int, default=64)
+    train_bench.add_argument("--patch-size", type=int, default=32)
+    train_bench.add_argument("--batch-size", type=int, default=16)
+    train_bench.add_argument("--lstm-units", type=int, default=128)
+    train_bench.add_argument("--addon-channels", type=int, default=256)
+    train_bench.add_argument("--num-classes", type=int, default=10)
+    train_bench.add_argument("--steps", type=int, default=10, help="timed steps")
+    train_bench.add_argument("--warmup", type=int, default=3, help="untimed steps")
+
     predict = commands.add_parser(
         "predict",
         help="print the top-k classes of images, one JSON line each",
@@ -283,14 +308,63 @@ def _predict(args):
 
 
 def _benchmark(args):
-    from keras_rra.benchmarks.data_pipeline import benchmark_data
-    from keras_rra.benchmarks.data_pipeline import format_report
-
     if args.steps < 1 or args.warmup < 1:
         raise ValueError(
             f"--steps and --warmup must be >= 1; received {args.steps}, {args.warmup}."
         )
+    if args.benchmark == "train":
+        return _benchmark_train(args)
+    from keras_rra.benchmarks.data_pipeline import benchmark_data
+    from keras_rra.benchmarks.data_pipeline import format_report
+
     result = benchmark_data(_config_from(args), steps=args.steps, warmup=args.warmup)
+    print(format_report(result))
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+def _benchmark_train(args):
+    from keras_rra.benchmarks.train_step import benchmark_train
+    from keras_rra.benchmarks.train_step import format_report
+    from keras_rra.training.config import MODELS
+    from keras_rra.training.config import TrainConfig
+    from keras_rra.training.strategy import JIT_MODES
+
+    for name, values, known in (
+        ("--models", args.models, MODELS),
+        ("--jit", args.jit, JIT_MODES),
+    ):
+        unknown = [value for value in values if value not in known]
+        if unknown or not values:
+            raise ValueError(
+                f"{name}: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
+                f"expected some of {', '.join(known)}."
+            )
+    # The same checks as a training run's, before any process starts.
+    TrainConfig(
+        backbone=args.backbone,
+        image_size=args.image_size,
+        patch_size=args.patch_size,
+        batch_size=args.batch_size,
+        lstm_units=args.lstm_units,
+        addon_channels=args.addon_channels,
+        num_classes=args.num_classes,
+        timesteps=max(args.timesteps or [0]),
+    ).validate()
+    result = benchmark_train(
+        models=args.models,
+        timesteps=args.timesteps,
+        jit=args.jit,
+        backbone=args.backbone,
+        image_size=args.image_size,
+        patch_size=args.patch_size,
+        batch_size=args.batch_size,
+        lstm_units=args.lstm_units,
+        addon_channels=args.addon_channels,
+        num_classes=args.num_classes,
+        steps=args.steps,
+        warmup=args.warmup,
+    )
     print(format_report(result))
     print(json.dumps(result, sort_keys=True))
     return 0

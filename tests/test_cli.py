@@ -379,3 +379,31 @@ def test_a_diverging_run_stops_with_the_step(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "The loss became" in err and "global step" in err
     assert not os.path.exists(os.path.join(run_dir, "model.keras"))
+
+
+def test_benchmark_train_prints_the_table_and_ratios(capsys):
+    argv = [
+        "benchmark", "train", "--models", "rra", "--timesteps", "1,2",
+        "--jit", "off", "--steps", "2", "--warmup", "1", "--image-size", "32",
+        "--patch-size", "16", "--batch-size", "4", "--lstm-units", "8",
+        "--addon-channels", "8",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    result = _json_lines(out)[-1]
+    assert [(row["timesteps"], row["jit"]) for row in result["rows"]] == [
+        (1, "off"),
+        (2, "off"),
+    ]
+    for row in result["rows"]:
+        assert row["images_per_second"] > 0 and row["peak_memory_mb"] > 50
+    ratio = result["time_ratio_longest_to_shortest"]["off"]
+    assert ratio == pytest.approx(
+        result["rows"][0]["images_per_second"] / result["rows"][1]["images_per_second"]
+    )
+    assert "time(T=max)/time(T=min), XLA off" in out
+
+
+def test_benchmark_train_bad_flags(capsys):
+    assert main(["benchmark", "train", "--models", "vgg"]) == 1
+    assert "--models: unknown 'vgg'" in capsys.readouterr().err
