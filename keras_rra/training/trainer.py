@@ -342,8 +342,8 @@ class Trainer:
         if loss is None or math.isfinite(loss):
             return
         where = "no checkpoint was written"
-        if self.checkpoint and self.checkpoint.latest():
-            latest = self.checkpoint.latest()
+        latest = self.checkpoint.latest() if self.checkpoint else None
+        if latest:
             where = (
                 f"the last good checkpoint is "
                 f"{self.checkpoint.directory}/{latest['name']} (global step "
