@@ -72,24 +72,27 @@ def run_layer_test(
     Args:
         layer_cls: the layer class.
         init_kwargs: constructor arguments.
-        input_data: an array, or a dict of call arguments name -> array.
+        input_data: an array, a list of arrays (one call argument that is a
+            list), or a dict of call arguments name -> array.
         expected_output_shape: shape, or structure of shapes, of the output.
         expected_num_trainable_weights: if set, the number after build.
         expect_weights_change: whether one fit step must change a weight.
         atol: tolerance of the output comparisons.
     """
     as_kwargs = isinstance(input_data, dict)
+    as_list = isinstance(input_data, list)
 
     def call(layer, data, **kwargs):
         return layer(**data, **kwargs) if as_kwargs else layer(data, **kwargs)
 
     # Build from shapes.
     layer = layer_cls(**init_kwargs)
-    shapes = (
-        {k: tuple(v.shape) for k, v in input_data.items()}
-        if as_kwargs
-        else tuple(input_data.shape)
-    )
+    if as_kwargs:
+        shapes = {k: tuple(v.shape) for k, v in input_data.items()}
+    elif as_list:
+        shapes = [tuple(v.shape) for v in input_data]
+    else:
+        shapes = tuple(input_data.shape)
     if as_kwargs:
         layer.build(**{f"{k}_shape": v for k, v in shapes.items()})
     else:
@@ -106,6 +109,11 @@ def run_layer_test(
             )
             for k, v in input_data.items()
         }
+    elif as_list:
+        symbolic_inputs = [
+            keras.Input(shape=v.shape[1:], batch_size=v.shape[0], dtype=v.dtype)
+            for v in input_data
+        ]
     else:
         symbolic_inputs = keras.Input(
             shape=input_data.shape[1:],
