@@ -28,8 +28,12 @@ class FineGrainedClassifier(keras.Model):
         super().__init__(*args, **kwargs)
         self.num_classes = num_classes
         self.class_names = class_names
-        # Output name -> weight of its classification loss.
+        # Output name -> weight of its classification loss. A term of weight
+        # zero is still measured (its tracker shows it) but not trained on.
         self.loss_terms = {"logits": 1.0}
+        # Output name -> weight of the output's mean added to the loss (an
+        # area penalty on a saliency map in [0, 1]).
+        self.area_terms = {}
         # Names of the layers whose variables form the global stream.
         self.global_stream_layers = [
             layer.name for layer in self.layers if layer.trainable_variables
@@ -114,12 +118,14 @@ class FineGrainedClassifier(keras.Model):
         self._per_output_loss = not isinstance(loss, dict)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
         # One tracker per loss term, so history shows each stream's loss.
-        if self._per_output_loss and len(self.loss_terms) > 1:
-            self.loss_term_trackers = [
-                keras.metrics.Mean(name=f"{output}_loss") for output in self.loss_terms
-            ]
+        names = [f"{output}_loss" for output in self.loss_terms]
+        names += [f"{output}_area" for output in self.area_terms]
+        if self._per_output_loss and len(names) > 1:
+            self.loss_term_trackers = {
+                name: keras.metrics.Mean(name=name) for name in names
+            }
         else:
-            self.loss_term_trackers = []
+            self.loss_term_trackers = {}
 
     def compile_from_config(self, config):
         # Keras skips this for models with a custom `compile`; ours accepts
@@ -138,16 +144,32 @@ class FineGrainedClassifier(keras.Model):
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training
             )
         total = 0.0
-        for index, (output, weight) in enumerate(self.loss_terms.items()):
+        for output, weight in self.loss_terms.items():
             term = self._compile_loss(y, y_pred[output], sample_weight)
-            if self.loss_term_trackers:
-                self.loss_term_trackers[index].update_state(
-                    self._unscaled_for_distribution(term)
-                )
-            total = total + weight * term
+            self._track(f"{output}_loss", self._unscaled_for_distribution(term))
+            if weight:
+                total = total + weight * term
+        for output, weight in self.area_terms.items():
+            area = keras.ops.mean(keras.ops.cast(y_pred[output], "float32"))
+            self._track(f"{output}_area", area)
+            if weight:
+                total = total + self._aggregate_additional_loss(weight * area)
         for loss in self.losses:
             total = total + self._aggregate_additional_loss(loss)
         return total
+
+    def _track(self, name, value):
+        tracker = self.loss_term_trackers.get(name)
+        if tracker is not None:
+            tracker.update_state(value)
+
+    def loss_signature(self):
+        """What the traced training step depends on besides the weights.
+
+        A model whose loss changes between training stages changes this;
+        the `Trainer` then retraces its compiled steps.
+        """
+        return (tuple(self.loss_terms.items()), tuple(self.area_terms.items()))
 
     @staticmethod
     def _unscaled_for_distribution(value):

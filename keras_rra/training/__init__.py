@@ -13,6 +13,7 @@ from keras_rra.training.strategy import resolve_strategy
 from keras_rra.training.trainer import NonFiniteLossError
 from keras_rra.training.trainer import Trainer
 from keras_rra.training.training_checkpoint import TrainingCheckpoint
+from keras_rra.training.two_stage_training import TwoStageTraining
 
 __all__ = [
     "MultiRateSGD",
@@ -20,6 +21,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "TrainingCheckpoint",
+    "TwoStageTraining",
     "build_model",
     "build_optimizer",
     "build_schedule",

@@ -140,8 +140,8 @@ class Trainer:
             if checkpoint_dir
             else None
         )
-        self._train_function = None
-        self._test_function = None
+        # "train" / "test" -> (compiled step, the loss it was traced for).
+        self._functions = {}
 
     def scope(self):
         """The strategy's scope, with the Trainer's dtype policy."""
@@ -190,6 +190,18 @@ class Trainer:
             self.strategy.run(inner, args=(batch,))
             return self.model.get_metrics_result()
 
+        return function
+
+    def _step_function(self, kind):
+        """The compiled train or test step, retraced when the model's loss
+        changed since it was traced (a callback switching a training stage,
+        see `FineGrainedClassifier.loss_signature`)."""
+        signature = getattr(self.model, "loss_signature", lambda: None)()
+        function, traced_for = self._functions.get(kind, (None, None))
+        if function is None or traced_for != signature:
+            step = getattr(self.model, f"{kind}_step")
+            function = self._make_function(step)
+            self._functions[kind] = (function, signature)
         return function
 
     def _distribute(self, dataset):
@@ -262,8 +274,6 @@ class Trainer:
         state = self.checkpoint.restore() if self.checkpoint else None
         initial_epoch = state["epoch"] if state else 0
         skip_steps = state["step_in_epoch"] if state else 0
-        if self._train_function is None:
-            self._train_function = self._make_function(self.model.train_step)
         distributed = self._distribute(train_data)
         verbose = 1 if verbose == "auto" else verbose
         callback_list = keras.callbacks.CallbackList(
@@ -287,6 +297,7 @@ class Trainer:
             if not skip_steps:
                 self.model.reset_metrics()
             callback_list.on_epoch_begin(epoch)
+            train_function = self._step_function("train")
             iterator = iter(distributed)
             for _ in range(skip_steps):
                 next(iterator)
@@ -294,7 +305,7 @@ class Trainer:
             skip_steps = 0
             for batch in iterator:
                 callback_list.on_train_batch_begin(step)
-                logs = self._to_floats(self._train_function(batch))
+                logs = self._to_floats(train_function(batch))
                 global_step += 1
                 step += 1
                 self._check_finite(logs, epoch, step, global_step)
@@ -325,12 +336,11 @@ class Trainer:
 
     def evaluate(self, dataset):
         """Metrics of the model on `dataset` as a dict of floats."""
-        if self._test_function is None:
-            self._test_function = self._make_function(self.model.test_step)
+        test_function = self._step_function("test")
         self.model.reset_metrics()
         logs = {}
         for batch in self._distribute(dataset):
-            logs = self._test_function(batch)
+            logs = test_function(batch)
         return self._to_floats(logs)
 
     @staticmethod

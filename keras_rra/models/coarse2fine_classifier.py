@@ -1,0 +1,280 @@
+import warnings
+
+import keras
+
+from keras_rra.layers.attention_maps import AttentionMaps
+from keras_rra.layers.bilinear_attention_pooling import BilinearAttentionPooling
+from keras_rra.layers.differentiable_zoom import DifferentiableZoom
+from keras_rra.layers.inverse_mapping import InverseMapping
+from keras_rra.layers.probability_average import ProbabilityAverage
+from keras_rra.models.backbones import build_backbone
+from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
+from keras_rra.utils.validation import check_choice
+from keras_rra.utils.validation import check_fraction
+from keras_rra.utils.validation import check_positive_int
+from keras_rra.utils.validation import to_size
+
+STAGES = (1, 2)
+FINE_INPUTS = ("zoom", "mask")
+
+
+@keras.saving.register_keras_serializable(package="keras_rra")
+class Coarse2FineClassifier(FineGrainedClassifier):
+    """Coarse2Fine (Eshratifar, Eigen, Gormish, Pedram; arXiv 1909.02680).
+
+    Only the paper's abstract is public to us; this model is our reading of
+    it (see the README's "Coarse2Fine: the paper and our design"). From the
+    abstract: attention maps with an orthogonal initialisation, an inverse
+    mapping from the attended features back to the input image, a coarse
+    and a fine prediction, and two-stage training. Our design:
+
+    - coarse: backbone feature map F, M attention maps
+      A = ReLU(1×1 conv(F)) with orthonormal initial columns
+      (`AttentionMaps`), f_m = mean(A_m ⊙ F) concatenated
+      (`BilinearAttentionPooling`), Dense → `coarse_logits`;
+    - inverse mapping g (`InverseMapping`) from [F, A] to a saliency map S
+      over the input image, one sigmoid channel;
+    - fine: a differentiable zoom into the box that S's mass marks
+      (`DifferentiableZoom`), or with `fine_input="mask"` the image times S;
+      the same backbone, attention and classifier see it → `fine_logits`;
+    - `logits`: the mean of the coarse and fine probabilities, as logits
+      (`ProbabilityAverage`). In stage 1 the fine head has weight zero.
+
+    Two stages (`set_stage`): stage 1 trains backbone, attention and
+    classifier with CE(coarse_logits); the inverse mapping gets no gradient
+    and does not change. Stage 2 trains everything with CE(coarse_logits) +
+    CE(fine_logits) (+ `area_weight` · mean(S)). Switch with
+    `keras_rra.training.TwoStageTraining` in `fit` or the Trainer, or call
+    `set_stage(2)` and `fit` again.
+
+    Args:
+        num_classes: int >= 2.
+        backbone: backbone name or `keras.Model` (see `build_backbone`).
+        image_size: int or `(height, width)` of the input images.
+        weights: None, `"imagenet"` or a weights file, for a named backbone.
+        num_attention_maps: M, the number of attention maps (>= 1).
+        orthogonal_attention: orthonormal initial attention kernel (False is
+            the ablation).
+        signed_sqrt, l2_normalize: options of `BilinearAttentionPooling`.
+        decoder_filters: channels of the inverse mapping's first layer.
+        fine_input: `"zoom"` (a resampled box) or `"mask"` (x ⊙ S).
+        min_zoom_extent: the smallest zoom box side, relative to the image.
+        area_weight: weight of mean(S) in the stage-2 loss (0: none).
+        dropout: dropout before the classifier.
+        stage: 1 or 2, the training stage the model starts in.
+        class_names: optional list of `num_classes` names.
+        **kwargs: passed to `keras.Model`.
+
+    Call arguments:
+        images: float RGB pixels in [0, 255], `(batch, height, width, 3)`.
+
+    Returns:
+        A dict: `logits`, `coarse_logits`, `fine_logits` (batch, C);
+        `saliency` (batch, height, width, 1); `attention_maps`
+        (batch, h, w, M) of the coarse pass; `zoom_box` (batch, 4), the
+        normalised box S marks.
+
+    Example:
+
+    >>> model = Coarse2FineClassifier(num_classes=10, backbone="tiny",
+    ...                               image_size=64, num_attention_maps=8)
+    >>> model.compile()
+    >>> model.fit(train_dataset, epochs=10,
+    ...           callbacks=[keras_rra.training.TwoStageTraining(5)])
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        backbone="resnet50",
+        image_size=448,
+        weights=None,
+        num_attention_maps=32,
+        orthogonal_attention=True,
+        signed_sqrt=False,
+        l2_normalize=False,
+        decoder_filters=64,
+        fine_input="zoom",
+        min_zoom_extent=0.1,
+        area_weight=0.0,
+        dropout=0.0,
+        stage=1,
+        class_names=None,
+        **kwargs,
+    ):
+        num_classes, class_names = self._check_classes(num_classes, class_names)
+        image_size = to_size("image_size", image_size)
+        check_positive_int("num_attention_maps", num_attention_maps)
+        check_choice("fine_input", fine_input, FINE_INPUTS)
+        check_choice("stage", stage, STAGES)
+        min_zoom_extent = check_fraction("min_zoom_extent", min_zoom_extent)
+        if not area_weight >= 0:
+            raise ValueError(f"`area_weight` must be >= 0; received {area_weight}.")
+        kwargs.setdefault("name", "coarse2fine_classifier")
+
+        # === Layers ===
+        self.backbone = build_backbone(
+            backbone, (*image_size, 3), weights=weights, name="backbone"
+        )
+        channels = self.backbone.output.shape[-1]
+        if orthogonal_attention and num_attention_maps > channels:
+            raise ValueError(
+                f"num_attention_maps={num_attention_maps} orthonormal maps need at "
+                f"least as many feature channels; backbone {self.backbone.name!r} "
+                f"has {channels}. Use at most {channels} maps or "
+                "orthogonal_attention=False."
+            )
+        self.attention = AttentionMaps(
+            num_attention_maps, orthogonal=orthogonal_attention, name="attention_maps"
+        )
+        self.pooling = BilinearAttentionPooling(
+            signed_sqrt=signed_sqrt, l2_normalize=l2_normalize, name="attention_pooling"
+        )
+        self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
+        self.classifier = self._classification_head(num_classes, "classifier")
+        self.decoder_input = keras.layers.Concatenate(name="attended_features")
+        self.inverse_mapping = InverseMapping(
+            image_size, filters=decoder_filters, name="inverse_mapping"
+        )
+        self.zoom = DifferentiableZoom(
+            image_size, min_extent=min_zoom_extent, name="zoom"
+        )
+        self.mask = keras.layers.Multiply(name="mask") if fine_input == "mask" else None
+        self.prediction = ProbabilityAverage(2, name="logits")
+
+        # === Functional model ===
+        images = keras.Input(shape=(*image_size, 3), name="images")
+
+        def classify(view):
+            features = self.backbone(view)
+            maps = self.attention(features)
+            pooled = self.pooling(features, maps)
+            return self.classifier(self.dropout_layer(pooled)), features, maps
+
+        coarse_logits, features, maps = classify(images)
+        saliency = self.inverse_mapping(self.decoder_input([features, maps]))
+        zoomed, zoom_box = self.zoom(images, saliency)
+        fine_view = self.mask([images, saliency]) if self.mask else zoomed
+        fine_logits, _, _ = classify(fine_view)
+        logits = self.prediction([coarse_logits, fine_logits])
+
+        super().__init__(
+            inputs=images,
+            outputs={
+                "logits": logits,
+                "coarse_logits": coarse_logits,
+                "fine_logits": fine_logits,
+                "saliency": saliency,
+                "attention_maps": maps,
+                "zoom_box": zoom_box,
+            },
+            num_classes=num_classes,
+            class_names=class_names,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.image_size = image_size
+        self.num_attention_maps = num_attention_maps
+        self.orthogonal_attention = bool(orthogonal_attention)
+        self.signed_sqrt = bool(signed_sqrt)
+        self.l2_normalize = bool(l2_normalize)
+        self.decoder_filters = decoder_filters
+        self.fine_input = fine_input
+        self.min_zoom_extent = min_zoom_extent
+        self.area_weight = float(area_weight)
+        self.dropout = dropout
+        # Training steps taken in stage 1, saved with the model: stage 2
+        # warns when it starts from a model that never had them.
+        self.coarse_steps = self.add_weight(
+            shape=(),
+            initializer="zeros",
+            dtype="int64",
+            trainable=False,
+            aggregation="only_first_replica",
+            name="coarse_steps",
+        )
+        self._warned_no_coarse_training = False
+        self._apply_stage(stage)
+
+    def _apply_stage(self, stage):
+        self.stage = stage
+        fine = 1.0 if stage == 2 else 0.0
+        self.loss_terms = {"coarse_logits": 1.0, "fine_logits": fine}
+        self.area_terms = {"saliency": self.area_weight * fine}
+        self.prediction.set_input_weights([1.0 - fine / 2, fine / 2])
+
+    def set_stage(self, stage):
+        """Switches between stage 1 (coarse) and stage 2 (coarse and fine).
+
+        Changes the loss and the prediction (stage 1 predicts with the coarse
+        head alone), and makes `fit` and the `Trainer` retrace their steps.
+        Warns when stage 2 begins on a model that had no stage-1 step.
+        """
+        check_choice("stage", stage, STAGES)
+        if stage == self.stage:
+            return
+        self._apply_stage(stage)
+        if stage == 2:
+            self._warn_if_no_coarse_training()
+        # `fit` calls `self.train_function` at every step: a new one takes
+        # effect from the next step, even from a callback.
+        for kind in ("train", "test"):
+            if getattr(self, f"{kind}_function", None) is not None:
+                getattr(self, f"make_{kind}_function")(force=True)
+
+    def _warn_if_no_coarse_training(self):
+        if self._warned_no_coarse_training or int(self.coarse_steps.numpy()) > 0:
+            return
+        self._warned_no_coarse_training = True
+        warnings.warn(
+            f"{self.name}: stage 2 (fine) starts on a model that has had no "
+            "stage-1 (coarse) training step. Coarse2Fine trains the backbone, "
+            "attention and classifier on the image first; without that the "
+            "zoom follows an untrained saliency map. Train stage 1 first "
+            "(TwoStageTraining(stage1_epochs=N), --stage1-epochs N), or ignore "
+            "this if the weights come from elsewhere.",
+            stacklevel=3,
+        )
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        if self.stage == 2 and not getattr(self, "_loading", False):
+            self._warn_if_no_coarse_training()
+
+    def compile_from_config(self, config):
+        # Called before the weights (and the step count) are loaded.
+        self._loading = True
+        try:
+            super().compile_from_config(config)
+        finally:
+            self._loading = False
+
+    def train_step(self, data):
+        if self.stage == 2:
+            return super().train_step(data)
+        self.coarse_steps.assign_add(1)
+        with warnings.catch_warnings():
+            # The inverse mapping has no gradient in stage 1, by design.
+            warnings.filterwarnings("ignore", "Gradients do not exist for variables")
+            return super().train_step(data)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "backbone": keras.saving.serialize_keras_object(self.backbone),
+                "image_size": self.image_size,
+                "num_attention_maps": self.num_attention_maps,
+                "orthogonal_attention": self.orthogonal_attention,
+                "signed_sqrt": self.signed_sqrt,
+                "l2_normalize": self.l2_normalize,
+                "decoder_filters": self.decoder_filters,
+                "fine_input": self.fine_input,
+                "min_zoom_extent": self.min_zoom_extent,
+                "area_weight": self.area_weight,
+                "dropout": self.dropout,
+                "stage": self.stage,
+            }
+        )
+        return config
