@@ -33,17 +33,30 @@ def test_layer_contract():
     )
 
 
-def test_uniform_mass_over_a_box_gives_that_box():
+def _soft(half):
+    # The zoom's soft cap of a half-extent.
+    return 0.5 * np.tanh(2 * half)
+
+
+def test_uniform_mass_over_a_box_gives_its_centre_and_soft_capped_extent():
     zoom = DifferentiableZoom(16, keep_aspect=False)
     _, boxes = zoom(_images((1, 32, 32, 3)), _box_saliency((4, 8, 12, 24)))
-    np.testing.assert_allclose(boxes[0], [4 / 32, 8 / 32, 12 / 32, 24 / 32], atol=1e-4)
+    cy, cx, hy, hx = 8 / 32, 16 / 32, _soft(4 / 32), _soft(8 / 32)
+    np.testing.assert_allclose(
+        boxes[0], [cy - hy, cx - hx, cy + hy, cx + hx], atol=1e-4
+    )
+    # Small boxes come back nearly unchanged.
+    assert _soft(4 / 32) == pytest.approx(4 / 32, rel=0.06)
 
 
 def test_keep_aspect_enlarges_the_short_side_about_the_centre():
     zoom = DifferentiableZoom(16)
     _, boxes = zoom(_images((1, 32, 32, 3)), _box_saliency((4, 8, 12, 24)))
-    # 8 x 16 pixels -> 16 x 16, same centre (8, 16).
-    np.testing.assert_allclose(boxes[0], [0.0, 0.25, 0.5, 0.75], atol=1e-4)
+    # 8 x 16 pixels -> square, same centre (8, 16).
+    half = _soft(8 / 32)
+    np.testing.assert_allclose(
+        boxes[0], [0.25 - half, 0.5 - half, 0.25 + half, 0.5 + half], atol=1e-4
+    )
 
 
 def test_zoomed_image_is_the_patch_of_the_box():
@@ -54,11 +67,18 @@ def test_zoomed_image_is_the_patch_of_the_box():
     )
 
 
-def test_uniform_saliency_gives_the_whole_image():
-    _, boxes = DifferentiableZoom(16)(
-        _images(), np.full((2, 32, 32, 1), 0.5, "float32")
+def test_uniform_saliency_gives_the_central_three_quarters_with_a_gradient():
+    saliency = tf.Variable(np.full((2, 32, 32, 1), 0.5, "float32"))
+    weights = tf.constant(np.random.normal(size=(2, 16, 16, 3)).astype("float32"))
+    with tf.GradientTape() as tape:
+        zoomed, boxes = DifferentiableZoom(16)(_images(), saliency)
+        loss = tf.reduce_sum(zoomed * weights)
+    half = _soft(0.5)
+    np.testing.assert_allclose(
+        boxes, [[0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half]] * 2, atol=1e-4
     )
-    np.testing.assert_allclose(boxes, [[0, 0, 1, 1]] * 2, atol=1e-4)
+    # An untrained saliency map is nearly uniform: training must start here.
+    assert np.abs(np.asarray(tape.gradient(loss, saliency))).max() > 0
 
 
 def test_small_mass_gets_the_minimum_extent_and_stays_inside():
@@ -89,7 +109,10 @@ def test_partly_non_finite_saliency_ignores_the_bad_pixels():
     saliency = _box_saliency((8, 8, 16, 16))
     saliency[0, 30, 30] = np.nan
     _, boxes = DifferentiableZoom(16)(_images((1, 32, 32, 3)), saliency)
-    np.testing.assert_allclose(boxes[0], [0.25, 0.25, 0.5, 0.5], atol=1e-4)
+    half = _soft(4 / 32)
+    np.testing.assert_allclose(
+        boxes[0], [0.375 - half, 0.375 - half, 0.375 + half, 0.375 + half], atol=1e-4
+    )
 
 
 def test_gradients_reach_the_saliency():

@@ -191,3 +191,67 @@ def test_shared_backbone_object_is_refused():
         RRAClassifier(
             **dict(SMALL, backbone=backbone, local_backbone=backbone, patch_size=32)
         )
+
+
+def test_model_contract_saliency_patch():
+    expected = dict(_shapes(4), saliency=(4, 32, 32, 1))
+    model = run_model_test(
+        RRAClassifier,
+        dict(SMALL, patch="saliency", decoder_filters=8, area_weight=0.1),
+        _images(),
+        np.arange(4) % 4,
+        expected,
+    )
+    assert model.area_terms == {"saliency": 0.1}
+
+
+def test_model_contract_activation_patch():
+    run_model_test(
+        RRAClassifier,
+        dict(SMALL, patch="activation", center_fraction=0.5),
+        _images(),
+        np.arange(4) % 4,
+        _shapes(4),
+    )
+
+
+def test_saliency_patch_is_the_zoom_into_the_saliency_box():
+    model = RRAClassifier(**SMALL, patch="saliency", decoder_filters=8)
+    out = model(_images())
+    boxes = np.asarray(out["patch_boxes"])[:, 0]
+    expected = model.get_layer("zoom").saliency_boxes(out["saliency"], (32, 32))
+    np.testing.assert_allclose(boxes, expected, atol=1e-6)
+
+
+def test_local_loss_trains_the_saliency_decoder_end_to_end():
+    import tensorflow as tf
+
+    model = RRAClassifier(**SMALL, patch="saliency", decoder_filters=8)
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    decoder = model.get_layer("inverse_mapping").trainable_variables
+    with tf.GradientTape() as tape:
+        out = model(_images(), training=True)
+        loss = ce(np.arange(4) % 4, out["local_logits"])
+    gradients = tape.gradient(loss, [v.value for v in decoder])
+    for variable, gradient in zip(decoder, gradients, strict=True):
+        assert gradient is not None, variable.path
+        assert np.isfinite(np.asarray(gradient)).all(), variable.path
+        assert np.abs(np.asarray(gradient)).max() > 0, variable.path
+
+
+def test_activation_patch_is_centred_on_the_top_class_peak():
+    model = RRAClassifier(**SMALL, patch="activation", center_fraction=0.5)
+    images = _images()
+    out = model(images)
+    sub = keras.Model(model.inputs, model.get_layer("addon_conv1").output)
+    maps = np.asarray(model.get_layer("global_classifier")(sub(images)))
+    top = np.argmax(np.asarray(out["global_logits"]), -1)
+    # Spatial mean of the class maps is the global logits (linear head).
+    np.testing.assert_allclose(maps.mean(axis=(1, 2)), out["global_logits"], atol=1e-5)
+    boxes = np.asarray(out["patch_boxes"])[:, 0]
+    for b in range(4):
+        row, col = np.unravel_index(np.argmax(maps[b, ..., top[b]]), maps.shape[1:3])
+        centre = np.clip(
+            [(row + 0.5) / maps.shape[1], (col + 0.5) / maps.shape[2]], 0.25, 0.75
+        )
+        np.testing.assert_allclose((boxes[b, :2] + boxes[b, 2:]) / 2, centre, atol=1e-6)

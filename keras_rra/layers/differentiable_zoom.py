@@ -9,7 +9,7 @@ from keras_rra.utils.validation import to_size
 
 # Saliency mass (in pixels of full saliency) below which a map counts as empty.
 EMPTY_MASS = 1e-6
-# Half-extent in standard deviations that maps a uniform box onto itself.
+# Standard deviations of a uniform distribution in its half-width.
 UNIFORM_SPREAD = math.sqrt(3.0)
 
 
@@ -18,10 +18,14 @@ class DifferentiableZoom(keras.layers.Layer):
     """Zooms into the region a saliency map marks, differentiably.
 
     The saliency S ≥ 0 is read as a distribution over the image: its mean
-    position is the box's centre and `spread` standard deviations on each
-    side its half-extent. With the default spread √3 a map that is uniform
-    over a box gives back exactly that box, and a map uniform over the image
-    gives the whole image. The box is then enlarged to the output's aspect
+    position is the box's centre, and `spread` standard deviations r on each
+    side, softly capped as 0.5·tanh(2r), its half-extent. With the default
+    spread √3, r is exactly the half-side of a box over which S is uniform;
+    the soft cap keeps small boxes (0.5·tanh(2r) ≈ r: a box of a third of
+    the side comes back 3.5% smaller) and turns a map uniform over the whole
+    image into the central 76% of it. A hard cap would stop the gradient
+    exactly where training starts (an untrained S is nearly uniform); the
+    soft one never does. The box is then enlarged to the output's aspect
     ratio (`keep_aspect`), to at least `min_extent` of each side, shifted
     inside the image, and resampled bilinearly to `output_size` by
     `PatchSampler`. Centre and extent are smooth functions of S, so the
@@ -55,8 +59,8 @@ class DifferentiableZoom(keras.layers.Layer):
 
     >>> saliency = np.zeros((1, 64, 64, 1)); saliency[0, 8:24, 32:48] = 1.0
     >>> zoomed, boxes = DifferentiableZoom(32)(np.random.rand(1, 64, 64, 3), saliency)
-    >>> boxes.numpy().round(3).tolist()
-    [[0.125, 0.5, 0.375, 0.75]]
+    >>> boxes.numpy().round(3).tolist()  # 0.5·tanh(0.25) = 0.122 each side
+    [[0.128, 0.503, 0.372, 0.747]]
     """
 
     def __init__(
@@ -120,7 +124,7 @@ class DifferentiableZoom(keras.layers.Layer):
             # S is constant over each cell: each cell adds the variance of a
             # uniform over its width (which also keeps the root away from 0).
             variance = variance + 1.0 / (12.0 * ops.square(count))
-            return centre, self.spread * ops.sqrt(variance)
+            return centre, 0.5 * ops.tanh(2.0 * self.spread * ops.sqrt(variance))
 
         shape = ops.shape(s)
         cy, half_y = moments(ops.sum(s, axis=2), shape[1])

@@ -1,7 +1,10 @@
 import keras
 
+from keras_rra.layers.activation_peak_boxes import ActivationPeakBoxes
 from keras_rra.layers.box_selector import BoxSelector
 from keras_rra.layers.center_boxes import CenterBoxes
+from keras_rra.layers.differentiable_zoom import DifferentiableZoom
+from keras_rra.layers.inverse_mapping import InverseMapping
 from keras_rra.layers.patch_average import PatchAverage
 from keras_rra.layers.patch_sampler import PatchSampler
 from keras_rra.layers.recursive_refinement import RecursiveRefinement
@@ -13,7 +16,7 @@ from keras_rra.utils.validation import check_fraction
 from keras_rra.utils.validation import check_positive_int
 from keras_rra.utils.validation import to_size
 
-PATCH_SOURCES = ("center", "boxes")
+PATCH_SOURCES = ("center", "boxes", "saliency", "activation")
 EVAL_BOXES = ("first", "mean")
 
 
@@ -61,13 +64,30 @@ class RRAClassifier(FineGrainedClassifier):
         lstm_layers: number of stacked LSTMs (2 in the paper).
         addon_channels: channels of the global add-on convolutions (1024).
         local_weight: λ, the weight of the local stream in logits and loss.
-        patch: `"center"` (a centred square of `center_fraction` of the
-            side) or `"boxes"` (a second input `boxes` of K candidates).
-        center_fraction: side of the centred patch relative to the image.
+        patch: where the local stream looks:
+            - `"center"`: a centred square of `center_fraction` of the side;
+            - `"boxes"`: a second input `boxes` of K candidates;
+            - `"saliency"`: learned, from the image alone. An inverse mapping
+              (`InverseMapping`) decodes the global stream's add-on feature
+              map into a saliency map S over the input, and a
+              `DifferentiableZoom` cuts the box S's mass marks, so the local
+              loss trains S end to end (Coarse2Fine's saliency choosing
+              RRA's patch; our design);
+            - `"activation"`: a square of `center_fraction` of the side
+              centred on the global stream's class-activation peak for its
+              top class (`ActivationPeakBoxes`): no extra weights, no
+              gradient to the box.
+        center_fraction: side of the centred or activation-peak patch
+            relative to the image.
         num_boxes: K for `patch="boxes"` (None accepts any K).
         eval_boxes: at inference with `patch="boxes"`: `"first"` box or the
             `"mean"` of the local logits over all K boxes. While training one
             box per image is drawn at random.
+        decoder_filters: channels of the inverse mapping (`"saliency"`).
+        min_zoom_extent: smallest side of a saliency box, relative to the
+            image (`"saliency"`).
+        area_weight: weight of mean(S) added to the loss (`"saliency"`),
+            which pushes S to mark a smaller region.
         dropout: dropout rate before both classifiers.
         seed: seed of the random box choice.
         class_names: optional list of `num_classes` names.
@@ -82,7 +102,8 @@ class RRAClassifier(FineGrainedClassifier):
     Returns:
         A dict: `logits`, `global_logits`, `local_logits` (batch, C);
         `timestep_logits` (batch, T, C); `attention_weights` (batch, T);
-        `patch_boxes` (batch, N, 4), the boxes the local stream looked at.
+        `patch_boxes` (batch, N, 4), the boxes the local stream looked at;
+        with `patch="saliency"` also `saliency` (batch, *input_size, 1).
 
     Example:
 
@@ -110,6 +131,9 @@ class RRAClassifier(FineGrainedClassifier):
         center_fraction=0.5,
         num_boxes=None,
         eval_boxes="first",
+        decoder_filters=64,
+        min_zoom_extent=0.1,
+        area_weight=0.0,
         dropout=0.0,
         seed=None,
         class_names=None,
@@ -124,6 +148,9 @@ class RRAClassifier(FineGrainedClassifier):
         check_choice("patch", patch, PATCH_SOURCES)
         check_choice("eval_boxes", eval_boxes, EVAL_BOXES)
         center_fraction = check_fraction("center_fraction", center_fraction)
+        min_zoom_extent = check_fraction("min_zoom_extent", min_zoom_extent)
+        if not area_weight >= 0:
+            raise ValueError(f"`area_weight` must be >= 0; received {area_weight}.")
         if num_boxes is not None:
             num_boxes = check_positive_int("num_boxes", num_boxes)
         if patch_size[0] > input_size[0] or patch_size[1] > input_size[1]:
@@ -175,15 +202,29 @@ class RRAClassifier(FineGrainedClassifier):
         self.global_classifier = self._classification_head(
             num_classes, "global_classifier"
         )
+        self.inverse_mapping = self.zoom = None
         if patch == "center":
             self.box_source = CenterBoxes(center_fraction, name="patch_boxes")
-        else:
+        elif patch == "boxes":
             self.box_source = BoxSelector(
                 eval_mode="all" if eval_boxes == "mean" else "first",
                 seed=seed,
                 name="patch_boxes",
             )
-        self.patch_sampler = PatchSampler(patch_size, name="patch_sampler")
+        elif patch == "activation":
+            self.box_source = ActivationPeakBoxes(center_fraction, name="patch_boxes")
+        else:
+            self.inverse_mapping = InverseMapping(
+                input_size, filters=decoder_filters, name="inverse_mapping"
+            )
+            self.zoom = DifferentiableZoom(
+                patch_size, min_extent=min_zoom_extent, name="zoom"
+            )
+            self.box_source = keras.layers.Reshape((1, 4), name="patch_boxes")
+        # The zoom samples its own patch.
+        self.patch_sampler = (
+            None if self.zoom else PatchSampler(patch_size, name="patch_sampler")
+        )
         self.local_pooling = keras.layers.GlobalAveragePooling2D(name="local_pool")
         self.refinement = RecursiveRefinement(
             units=lstm_units,
@@ -204,22 +245,35 @@ class RRAClassifier(FineGrainedClassifier):
 
         # === Functional model ===
         images = keras.Input(shape=(*input_size, 3), name="images")
+        inputs = images
         if patch == "boxes":
             boxes = keras.Input(shape=(num_boxes, 4), name="boxes")
             inputs = [images, boxes]
-            patch_boxes = self.box_source(boxes)
-        else:
-            inputs = images
-            patch_boxes = self.box_source(images)
 
         global_view = self.global_resize(images) if self.global_resize else images
-        x = self.global_backbone(global_view)
+        feature_map = self.global_backbone(global_view)
         for conv in self.addon:
-            x = conv(x)
-        x = self.global_dropout(self.global_pooling(x))
-        global_logits = self.global_classifier(x)
+            feature_map = conv(feature_map)
+        pooled = self.global_dropout(self.global_pooling(feature_map))
+        global_logits = self.global_classifier(pooled)
 
-        patches = self.patch_sampler(images, patch_boxes)
+        extra_outputs = {}
+        if patch == "saliency":
+            saliency = self.inverse_mapping(feature_map)
+            patches, zoom_boxes = self.zoom(images, saliency)
+            patch_boxes = self.box_source(zoom_boxes)
+            extra_outputs["saliency"] = saliency
+        else:
+            if patch == "boxes":
+                patch_boxes = self.box_source(boxes)
+            elif patch == "activation":
+                # The classifier is linear, so applied at every position it
+                # gives maps whose spatial mean is the global logits.
+                class_maps = self.global_classifier(feature_map)
+                patch_boxes = self.box_source(class_maps, global_logits)
+            else:
+                patch_boxes = self.box_source(images)
+            patches = self.patch_sampler(images, patch_boxes)
         embedding = self.local_pooling(self.local_backbone(patches))
         states = self.refinement(embedding)
         pooled, attention = self.temporal_attention(states)
@@ -240,6 +294,7 @@ class RRAClassifier(FineGrainedClassifier):
                 "timestep_logits": timestep_logits,
                 "attention_weights": attention,
                 "patch_boxes": patch_boxes,
+                **extra_outputs,
             },
             num_classes=num_classes,
             class_names=class_names,
@@ -259,9 +314,14 @@ class RRAClassifier(FineGrainedClassifier):
         self.center_fraction = center_fraction
         self.num_boxes = num_boxes
         self.eval_boxes = eval_boxes
+        self.decoder_filters = decoder_filters
+        self.min_zoom_extent = min_zoom_extent
+        self.area_weight = float(area_weight)
         self.dropout = dropout
         self.seed = seed
         self.loss_terms = {"global_logits": 1.0, "local_logits": self.local_weight}
+        if patch == "saliency":
+            self.area_terms = {"saliency": self.area_weight}
         self.global_stream_layers = [
             "global_backbone",
             *(f"addon_conv{index}" for index in range(2)),
@@ -288,6 +348,9 @@ class RRAClassifier(FineGrainedClassifier):
                 "center_fraction": self.center_fraction,
                 "num_boxes": self.num_boxes,
                 "eval_boxes": self.eval_boxes,
+                "decoder_filters": self.decoder_filters,
+                "min_zoom_extent": self.min_zoom_extent,
+                "area_weight": self.area_weight,
                 "dropout": self.dropout,
                 "seed": self.seed,
             }
