@@ -19,6 +19,15 @@ def _epoch_list(text):
         ) from None
 
 
+def _boolean(text):
+    value = text.strip().lower()
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false; received {text!r}")
+
+
 def _word_list(text):
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -28,7 +37,7 @@ FLAG_ALIASES = {"jit_compile": ["--jit"]}
 
 # Flags of `train`, one per TrainConfig field: (type, help).
 TRAIN_FLAGS = {
-    "model": (str, "rra or baseline"),
+    "model": (str, "rra, baseline or coarse2fine"),
     "dataset": (
         str,
         "synthetic, folder:PATH, cub:PATH, aircraft:PATH or a tfds name "
@@ -49,11 +58,21 @@ TRAIN_FLAGS = {
     "weights": (str, "backbone weights: imagenet or a weights file (default: none)"),
     "image_size": (int, "side of the image the global stream sees"),
     "input_size": (int, "side of the input images (default: image size)"),
-    "patch": (str, "patch source: center or boxes"),
+    "patch": (str, "patch source: center, boxes, saliency or activation"),
     "patch_size": (int, "side of the local stream's patch"),
     "center_fraction": (float, "side of the centred patch relative to the image"),
     "num_boxes": (int, "candidate boxes per image for --patch boxes"),
     "eval_boxes": (str, "at inference with boxes: first or mean"),
+    "attention_maps": (int, "Coarse2Fine: attention maps M"),
+    "orthogonal_attention": (_boolean, "Coarse2Fine: orthogonal start (true/false)"),
+    "signed_sqrt": (_boolean, "Coarse2Fine: signed square root of pooled features"),
+    "l2_normalize": (_boolean, "Coarse2Fine: L2-normalise pooled features"),
+    "fine_input": (str, "Coarse2Fine: zoom or mask"),
+    "decoder_filters": (int, "channels of the inverse mapping (saliency)"),
+    "min_zoom_extent": (float, "smallest saliency box side, relative to the image"),
+    "area_weight": (float, "weight of the saliency map's mean in the loss"),
+    "stage1_epochs": (int, "Coarse2Fine: epochs of stage 1 (coarse)"),
+    "stage2_epochs": (int, "Coarse2Fine: epochs of stage 2 (coarse + fine)"),
     "timesteps": (int, "refinement steps T"),
     "lstm_units": (int, "units of each LSTM"),
     "lstm_layers": (int, "stacked LSTMs"),
@@ -222,6 +241,7 @@ def _train(args):
 def _evaluate(args):
     from keras_rra.training.config import TrainConfig
     from keras_rra.training.inference import load_classifier
+    from keras_rra.training.localization import synthetic_localization
     from keras_rra.training.run import evaluate
     from keras_rra.training.run import load_run_config
     from keras_rra.training.run import load_split
@@ -255,18 +275,18 @@ def _evaluate(args):
             f"Dataset {config.dataset!r} has {len(names)} classes; the model "
             f"{args.model_path!r} predicts {model.num_classes}."
         )
-    metrics = evaluate(model, dataset)
-    print(
-        json.dumps(
-            {
-                "model_path": args.model_path,
-                "dataset": config.dataset,
-                "split": args.split,
-                "metrics": metrics,
-            },
-            sort_keys=True,
-        )
-    )
+    report = {
+        "model_path": args.model_path,
+        "dataset": config.dataset,
+        "split": args.split,
+        "metrics": evaluate(model, dataset),
+    }
+    # Where the dataset knows the true part boxes and the model chooses a
+    # region: how well the region finds the part.
+    localization = synthetic_localization(model, config, split=args.split)
+    if localization is not None:
+        report["localization"] = localization
+    print(json.dumps(report, sort_keys=True))
     return 0
 
 

@@ -1,4 +1,5 @@
 import contextlib
+import csv
 import json
 import os
 import signal
@@ -407,3 +408,101 @@ def test_benchmark_train_prints_the_table_and_ratios(capsys):
 def test_benchmark_train_bad_flags(capsys):
     assert main(["benchmark", "train", "--models", "vgg"]) == 1
     assert "--models: unknown 'vgg'" in capsys.readouterr().err
+
+
+def test_evaluate_reports_the_localization_of_the_centre_patch(quick_run, capsys):
+    from keras_rra.data import synthetic
+    from keras_rra.training.localization import localization_scores
+
+    assert (
+        main(["evaluate", "--model-path", os.path.join(quick_run, "model.keras")]) == 0
+    )
+    reported = _json_lines(capsys.readouterr().out)[-1]["localization"]
+    # The centre patch is the same box for every image: score it directly.
+    parts = synthetic.generate("test", 4, 32, 6, seed=0)["part_boxes"]
+    centre = np.tile([[0.25, 0.25, 0.75, 0.75]], (len(parts), 1))
+    expected = localization_scores(centre, parts)
+    assert reported == pytest.approx(expected, abs=1e-6)
+    with open(os.path.join(quick_run, "metrics.json")) as file:
+        assert json.load(file)["test_localization"] == pytest.approx(expected, abs=1e-6)
+
+
+C2F_QUICK = [
+    "--model", "coarse2fine",
+    "--stage1-epochs", "1",
+    "--stage2-epochs", "1",
+    "--attention-maps", "4",
+    "--decoder-filters", "8",
+    "--area-weight", "0.1",
+    "--examples-per-class", "6",
+    "--num-classes", "4",
+    "--image-size", "32",
+    "--quiet",
+]  # fmt: skip
+
+
+def test_train_coarse2fine_in_two_stages(tmp_path, capsys):
+    import keras
+
+    run_dir = str(tmp_path / "c2f")
+    assert main(["train", *C2F_QUICK, "--output", run_dir]) == 0
+    with open(os.path.join(run_dir, "config.json")) as file:
+        config = json.load(file)
+    assert (config["stage1_epochs"], config["stage2_epochs"], config["epochs"]) == (
+        1,
+        1,
+        2,
+    )
+    with open(os.path.join(run_dir, "history.csv")) as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 2
+    first, second = ({k: float(v) for k, v in row.items()} for row in rows)
+    assert first["loss"] == pytest.approx(first["coarse_logits_loss"], rel=1e-5)
+    assert second["loss"] == pytest.approx(
+        second["coarse_logits_loss"]
+        + second["fine_logits_loss"]
+        + 0.1 * second["saliency_area"],
+        rel=1e-4,
+    )
+    model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    assert model.stage == 2 and int(model.coarse_steps.numpy()) == 1
+    capsys.readouterr()
+    assert main(["evaluate", "--model-path", os.path.join(run_dir, "model.keras")]) == 0
+    report = _json_lines(capsys.readouterr().out)[-1]
+    assert set(report["localization"]) == {
+        "part_centre_hit_rate",
+        "mean_iou",
+        "mean_box_area",
+    }
+    assert 0.0 <= report["localization"]["part_centre_hit_rate"] <= 1.0
+
+
+def test_train_rra_with_a_saliency_patch(tmp_path, capsys):
+    run_dir = str(tmp_path / "saliency")
+    argv = ["train", *QUICK, "--epochs", "1", "--patch", "saliency"]
+    assert main([*argv, "--decoder-filters", "8", "--output", run_dir]) == 0
+    with open(os.path.join(run_dir, "metrics.json")) as file:
+        metrics = json.load(file)
+    assert 0.0 < metrics["test_localization"]["mean_box_area"] <= 1.0
+    assert "saliency_area" in metrics["train"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--stage1-epochs", "1"], "apply to model='coarse2fine' only"),
+        (
+            ["--model", "coarse2fine", "--epochs", "1", "--stage1-epochs", "2"],
+            "do not fit",
+        ),
+    ],
+)
+def test_bad_stage_settings(argv, message, capsys):
+    assert main(["train", *argv]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_boolean_flags_refuse_other_words(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--orthogonal-attention", "maybe"])
+    assert "expected true or false" in capsys.readouterr().err

@@ -61,8 +61,70 @@ def test_unknown_keys_and_bad_files(tmp_path):
         ({"model": "rnn"}, "model.*'rnn'"),
         ({"learning_rate": 0}, "learning_rate"),
         ({"validation_freq": -1}, "validation_freq"),
+        ({"stage1_epochs": 2}, "apply to model='coarse2fine' only"),
+        ({"model": "coarse2fine", "stage1_epochs": -1}, "stage1_epochs"),
+        (
+            {"model": "coarse2fine", "epochs": 2, "stage1_epochs": 3},
+            "do not fit in epochs=2",
+        ),
+        (
+            {
+                "model": "coarse2fine",
+                "epochs": 4,
+                "stage1_epochs": 3,
+                "stage2_epochs": 2,
+            },
+            "epochs=4 is not stage1_epochs \\+ stage2_epochs = 3 \\+ 2",
+        ),
+        ({"fine_input": "crop"}, "fine_input"),
+        ({"attention_maps": 0}, "attention_maps"),
+        ({"area_weight": -0.1}, "area_weight"),
+        ({"min_zoom_extent": 0}, "min_zoom_extent"),
+        ({"orthogonal_attention": "yes"}, "orthogonal_attention"),
+        ({"patch": "random"}, "patch"),
     ],
 )
 def test_bad_settings_are_named(changes, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig().replace(**changes)
+
+
+@pytest.mark.parametrize(
+    "changes, stages",
+    [
+        ({}, (8, 7)),  # the first half of the default 15 epochs, rounded up
+        ({"epochs": 6}, (3, 3)),
+        ({"stage1_epochs": 3, "stage2_epochs": 2}, (3, 2)),
+        ({"epochs": 10, "stage1_epochs": 4}, (4, 6)),
+        ({"epochs": 10, "stage2_epochs": 4}, (6, 4)),
+        ({"stage1_epochs": 0, "stage2_epochs": 5}, (0, 5)),
+    ],
+)
+def test_coarse2fine_stages_add_up_to_the_epochs(changes, stages):
+    config = TrainConfig().replace(model="coarse2fine", **changes)
+    assert (config.stage1_epochs, config.stage2_epochs) == stages
+    assert config.epochs == sum(stages)
+
+
+def test_coarse2fine_epochs_move_the_end_of_stage_2():
+    config = TrainConfig().replace(
+        model="coarse2fine", stage1_epochs=3, stage2_epochs=2
+    )
+    longer = config.replace(epochs=8)
+    assert (longer.stage1_epochs, longer.stage2_epochs, longer.epochs) == (3, 5, 8)
+    shorter = config.replace(stage2_epochs=1)
+    assert (shorter.stage1_epochs, shorter.stage2_epochs, shorter.epochs) == (3, 1, 4)
+    # Another model drops the stages instead of refusing them.
+    assert config.replace(model="rra").stage1_epochs is None
+
+
+def test_coarse2fine_stages_from_a_file(tmp_path):
+    path = tmp_path / "c2f.yaml"
+    path.write_text("model: coarse2fine\nstage1-epochs: 2\nstage2-epochs: 3\n")
+    config = TrainConfig.from_file(str(path))
+    assert (config.stage1_epochs, config.stage2_epochs, config.epochs) == (2, 3, 5)
+    path.write_text(
+        "model: coarse2fine\nepochs: 9\nstage1-epochs: 2\nstage2-epochs: 3\n"
+    )
+    with pytest.raises(ValueError, match="c2f.yaml: epochs=9"):
+        TrainConfig.from_file(str(path))

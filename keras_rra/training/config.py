@@ -11,6 +11,7 @@ from keras_rra.data.augmentation import PRESETS
 from keras_rra.data.bad_data import ON_BAD_IMAGE
 from keras_rra.data.loader import parse_name
 from keras_rra.models.backbones import backbone_names
+from keras_rra.models.coarse2fine_classifier import FINE_INPUTS
 from keras_rra.models.rra_classifier import EVAL_BOXES
 from keras_rra.models.rra_classifier import PATCH_SOURCES
 from keras_rra.training.schedules import SCHEDULES
@@ -21,10 +22,11 @@ from keras_rra.utils.validation import check_choice
 from keras_rra.utils.validation import check_fraction
 from keras_rra.utils.validation import check_positive_int
 
-MODELS = ("rra", "baseline")
+MODELS = ("rra", "baseline", "coarse2fine")
 # Settings a resumed run may change: they move no weight and no data.
 RESUMABLE_CHANGES = (
     "epochs",
+    "stage2_epochs",
     "validation_freq",
     "on_bad_image",
     "cache",
@@ -36,6 +38,19 @@ RESUMABLE_CHANGES = (
     "output",
 )
 OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+def _check_stage_sum(values, source):
+    """Refuses `epochs` given with both stages unless it is their sum."""
+    stages = ("stage1_epochs", "stage2_epochs", "epochs")
+    if not all(isinstance(values.get(key), int) for key in stages):
+        return
+    first, second, epochs = (values[key] for key in stages)
+    if epochs != first + second:
+        raise ValueError(
+            f"{source}: epochs={epochs} is not stage1_epochs + stage2_epochs = "
+            f"{first} + {second}; give the two stages, or epochs and one stage."
+        )
 
 
 @dataclasses.dataclass
@@ -59,6 +74,14 @@ class TrainConfig:
     (SGD only) gives the global stream its own base rate, scheduled alike.
     `strategy`, `jit_compile`, `mixed_precision`, `clip_norm`,
     `checkpoint_every` and `connect_timeout` are the `Trainer`'s arguments.
+
+    Coarse2Fine (`model="coarse2fine"`) trains `stage1_epochs` epochs of
+    stage 1 and then `stage2_epochs` of stage 2; `epochs` is their sum.
+    Give both, or one of them and `epochs`, or neither (the first half of
+    `epochs`, rounded up, is stage 1). `attention_maps`,
+    `orthogonal_attention`, `signed_sqrt`, `l2_normalize`, `fine_input` are
+    its settings; `decoder_filters`, `min_zoom_extent` and `area_weight`
+    apply to it and to RRA with `patch="saliency"`.
     """
 
     model: str = "rra"
@@ -83,6 +106,16 @@ class TrainConfig:
     center_fraction: float = 0.5
     num_boxes: int = 1
     eval_boxes: str = "first"
+    attention_maps: int = 8
+    orthogonal_attention: bool = True
+    signed_sqrt: bool = False
+    l2_normalize: bool = False
+    fine_input: str = "zoom"
+    decoder_filters: int = 32
+    min_zoom_extent: float = 0.1
+    area_weight: float = 0.0
+    stage1_epochs: int | None = None
+    stage2_epochs: int | None = None
     timesteps: int = 10
     lstm_units: int = 128
     lstm_layers: int = 2
@@ -131,6 +164,7 @@ class TrainConfig:
                 f"{source}: unknown setting(s) {', '.join(unknown)}. Known settings: "
                 f"{', '.join(cls.keys())}."
             )
+        _check_stage_sum(normalised, source)
         config = cls(**normalised)
         config.validate()
         return config
@@ -152,6 +186,16 @@ class TrainConfig:
         return cls.from_dict(values or {}, source=path)
 
     def replace(self, **changes):
+        """A copy with `changes`. For Coarse2Fine, a change of `epochs`
+        alone moves the end of stage 2; a change of a stage moves `epochs`."""
+        changes = dict(changes)
+        stage_change = {"stage1_epochs", "stage2_epochs"} & set(changes)
+        _check_stage_sum(changes, "settings")
+        if changes.get("model", self.model) != "coarse2fine" and not stage_change:
+            changes.update(stage1_epochs=None, stage2_epochs=None)
+        if "epochs" in changes and not stage_change:
+            if self.stage1_epochs is not None:
+                changes["stage2_epochs"] = None
         config = dataclasses.replace(self, **changes)
         config.validate()
         return config
@@ -216,6 +260,8 @@ class TrainConfig:
             if value is not None and not value > 0:
                 raise ValueError(f"`{name}` must be > 0; received {value}.")
         check_choice("patch", self.patch, PATCH_SOURCES)
+        check_choice("fine_input", self.fine_input, FINE_INPUTS)
+        self._resolve_stages()
         check_choice("eval_boxes", self.eval_boxes, EVAL_BOXES)
         if self.backbone not in backbone_names():
             raise ValueError(
@@ -232,6 +278,8 @@ class TrainConfig:
             "lstm_units",
             "lstm_layers",
             "addon_channels",
+            "attention_maps",
+            "decoder_filters",
             "epochs",
             "batch_size",
         ):
@@ -239,6 +287,16 @@ class TrainConfig:
                 name, getattr(self, name), minimum=2 if name == "num_classes" else 1
             )
         check_fraction("center_fraction", self.center_fraction)
+        check_fraction("min_zoom_extent", self.min_zoom_extent)
+        if not self.area_weight >= 0:
+            raise ValueError(
+                f"`area_weight` must be >= 0; received {self.area_weight}."
+            )
+        for name in ("orthogonal_attention", "signed_sqrt", "l2_normalize"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"`{name}` must be true or false; received {getattr(self, name)!r}."
+                )
         for name in ("validation_freq", "checkpoint_every", "warmup_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, int) and value >= 0):
@@ -258,3 +316,32 @@ class TrainConfig:
                 f"is cut from ({source_size}; image_size={self.image_size}, "
                 f"input_size={self.input_size})."
             )
+
+    def _resolve_stages(self):
+        """Fills in Coarse2Fine's stage lengths; `epochs` is their sum."""
+        stages = (self.stage1_epochs, self.stage2_epochs)
+        if self.model != "coarse2fine":
+            if any(value is not None for value in stages):
+                raise ValueError(
+                    "stage1_epochs and stage2_epochs apply to model='coarse2fine' "
+                    f"only; received model={self.model!r}."
+                )
+            return
+        for name, value in zip(("stage1_epochs", "stage2_epochs"), stages, strict=True):
+            if value is not None:
+                check_positive_int(name, value, minimum=0)
+        check_positive_int("epochs", self.epochs)
+        first, second = stages
+        if first is None and second is None:
+            first = (self.epochs + 1) // 2
+        elif first is None:
+            first = self.epochs - second
+        if second is None:
+            second = self.epochs - first
+        if first < 0 or second < 0 or first + second < 1:
+            raise ValueError(
+                f"The stages do not fit in epochs={self.epochs}: stage1_epochs="
+                f"{self.stage1_epochs}, stage2_epochs={self.stage2_epochs}."
+            )
+        self.stage1_epochs, self.stage2_epochs = first, second
+        self.epochs = first + second

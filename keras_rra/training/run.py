@@ -9,9 +9,11 @@ import keras
 
 from keras_rra.data.loader import load
 from keras_rra.models.baseline_classifier import BaselineClassifier
+from keras_rra.models.coarse2fine_classifier import Coarse2FineClassifier
 from keras_rra.models.rra_classifier import RRAClassifier
 from keras_rra.training.config import RESUMABLE_CHANGES
 from keras_rra.training.config import TrainConfig
+from keras_rra.training.localization import synthetic_localization
 from keras_rra.training.multi_rate_sgd import MultiRateSGD
 from keras_rra.training.schedules import build_schedule
 from keras_rra.training.seed import set_seed
@@ -20,6 +22,7 @@ from keras_rra.training.strategy import resolve_strategy
 from keras_rra.training.trainer import Trainer
 from keras_rra.training.training_checkpoint import LATEST
 from keras_rra.training.training_checkpoint import is_chief
+from keras_rra.training.two_stage_training import TwoStageTraining
 
 RUN_FILES = (
     "model.keras",
@@ -68,6 +71,23 @@ def build_model(config, class_names):
             dropout=config.dropout,
             class_names=class_names,
         )
+    if config.model == "coarse2fine":
+        return Coarse2FineClassifier(
+            num_classes=len(class_names),
+            backbone=config.backbone,
+            image_size=config.image_size,
+            weights=config.weights,
+            num_attention_maps=config.attention_maps,
+            orthogonal_attention=config.orthogonal_attention,
+            signed_sqrt=config.signed_sqrt,
+            l2_normalize=config.l2_normalize,
+            decoder_filters=config.decoder_filters,
+            fine_input=config.fine_input,
+            min_zoom_extent=config.min_zoom_extent,
+            area_weight=config.area_weight,
+            dropout=config.dropout,
+            class_names=class_names,
+        )
     return RRAClassifier(
         num_classes=len(class_names),
         backbone=config.backbone,
@@ -84,6 +104,9 @@ def build_model(config, class_names):
         center_fraction=config.center_fraction,
         num_boxes=config.num_boxes if config.patch == "boxes" else None,
         eval_boxes=config.eval_boxes,
+        decoder_filters=config.decoder_filters,
+        min_zoom_extent=config.min_zoom_extent,
+        area_weight=config.area_weight,
         dropout=config.dropout,
         seed=config.seed,
         class_names=class_names,
@@ -273,6 +296,8 @@ def train(config, verbose="auto", callbacks=None):
     )
     chief = is_chief(trainer.strategy)
     callbacks = list(callbacks or [])
+    if config.model == "coarse2fine":
+        callbacks.insert(0, TwoStageTraining(config.stage1_epochs))
     if chief:
         os.makedirs(run_dir, exist_ok=True)
         write_json(os.path.join(run_dir, "config.json"), config.to_dict())
@@ -308,6 +333,9 @@ def train(config, verbose="auto", callbacks=None):
         "train": {name: float(values[-1]) for name, values in history.history.items()},
         "test": test_metrics,
     }
+    localization = synthetic_localization(trainer.model, config)
+    if localization is not None:
+        results["test_localization"] = localization
     if chief:
         save_model(trainer.model, os.path.join(run_dir, "model.keras"))
         write_json(os.path.join(run_dir, "metrics.json"), results)
