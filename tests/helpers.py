@@ -195,3 +195,36 @@ def run_model_test(model_cls, init_kwargs, input_data, labels, expected_output_s
     after = [ops.convert_to_numpy(w) for w in model.trainable_weights]
     assert any(not np.array_equal(b, a) for b, a in zip(before, after, strict=True))
     return model
+
+
+def tflite_builtin_outputs(model, inputs):
+    """Converts `model` to TFLite with builtin ops only (no Flex, no custom
+    ops: conversion fails otherwise) through a SavedModel, as the export
+    does, and returns its outputs for `inputs` as a dict of arrays."""
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as folder:
+        model.export(
+            folder,
+            format="tf_saved_model",
+            verbose=False,
+            input_signature=[keras.InputSpec(shape=inputs.shape, dtype="float32")],
+        )
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        flatbuffer = converter.convert()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation
+        interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+    runner = interpreter.get_signature_runner()
+    (name,) = interpreter.get_signature_list()["serving_default"]["inputs"]
+    return runner(**{name: inputs})
+
+
+def assert_tflite_matches(model, inputs, atol=1e-5):
+    """The builtin-only TFLite model gives the Keras model's outputs."""
+    expected = _to_numpy(model(inputs))
+    actual = tflite_builtin_outputs(model, inputs)
+    assert set(actual) == set(expected)
+    for name, value in expected.items():
+        np.testing.assert_allclose(actual[name], value, atol=atol, err_msg=name)

@@ -45,3 +45,14 @@ def test_box_near_the_border_is_shifted_inside():
 def test_rejects_bad_fraction():
     with pytest.raises(ValueError, match="fraction"):
         ActivationPeakBoxes(1.5)
+
+
+def test_tied_cells_give_their_mean_position():
+    maps = np.zeros((1, 4, 4, 1), "float32")
+    maps[0, 1, 1, 0] = maps[0, 1, 2, 0] = 2.0  # two equal peaks in row 1
+    boxes = np.asarray(ActivationPeakBoxes(0.5)(maps, np.ones((1, 1), "float32")))
+    # Centre (1.5 / 4, 2 / 4).
+    np.testing.assert_allclose(boxes[0, 0], [0.125, 0.25, 0.625, 0.75], atol=1e-6)
+    flat = np.ones((1, 4, 4, 1), "float32")
+    boxes = np.asarray(ActivationPeakBoxes(0.5)(flat, np.ones((1, 1), "float32")))
+    np.testing.assert_allclose(boxes[0, 0], [0.25, 0.25, 0.75, 0.75], atol=1e-6)

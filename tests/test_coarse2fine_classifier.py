@@ -11,6 +11,7 @@ from keras_rra.models import Coarse2FineClassifier
 from keras_rra.training import Trainer
 from keras_rra.training import TwoStageTraining
 from keras_rra.training.seed import set_seed
+from tests.helpers import assert_tflite_matches
 from tests.helpers import run_model_test
 
 SMALL = {
@@ -307,3 +308,9 @@ def test_zoom_box_is_inside_the_image():
     boxes = np.asarray(Coarse2FineClassifier(**SMALL)(_images())["zoom_box"])
     assert (boxes >= 0).all() and (boxes <= 1).all()
     assert (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+
+
+@pytest.mark.parametrize("fine_input, stage", [("zoom", 1), ("mask", 2)])
+def test_converts_to_tflite_with_builtin_ops_only(fine_input, stage):
+    model = Coarse2FineClassifier(**SMALL, fine_input=fine_input, stage=stage)
+    assert_tflite_matches(model, _images(2))

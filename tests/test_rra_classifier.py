@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_rra.models import RRAClassifier
+from tests.helpers import assert_tflite_matches
 from tests.helpers import run_model_test
 
 SMALL = {
@@ -255,3 +256,9 @@ def test_activation_patch_is_centred_on_the_top_class_peak():
             [(row + 0.5) / maps.shape[1], (col + 0.5) / maps.shape[2]], 0.25, 0.75
         )
         np.testing.assert_allclose((boxes[b, :2] + boxes[b, 2:]) / 2, centre, atol=1e-6)
+
+
+@pytest.mark.parametrize("patch", ["saliency", "activation"])
+def test_image_only_patches_convert_to_tflite_with_builtin_ops_only(patch):
+    model = RRAClassifier(**SMALL, patch=patch, decoder_filters=8)
+    assert_tflite_matches(model, _images(2))

@@ -48,17 +48,31 @@ class ActivationPeakBoxes(keras.layers.Layer):
         self.built = True
 
     def call(self, class_maps, logits):
-        classes = class_maps.shape[-1]
-        top = ops.one_hot(ops.argmax(logits, axis=-1), classes, dtype=class_maps.dtype)
-        activation = ops.sum(class_maps * top[:, None, None, :], axis=-1)
+        # Maxima by comparison, not `argmax`: Keras' argmax adds a
+        # BitwiseAnd, which TFLite has no builtin for. Tied classes add their
+        # maps; tied cells give their mean position.
+        logits = ops.cast(logits, class_maps.dtype)
+        top = ops.cast(logits >= ops.max(logits, axis=-1, keepdims=True), logits.dtype)
+        activation = ops.cast(
+            ops.sum(class_maps * top[:, None, None, :], axis=-1), "float32"
+        )
+        peak = ops.cast(
+            activation >= ops.max(activation, axis=(1, 2), keepdims=True), "float32"
+        )
+        count = ops.sum(peak, axis=(1, 2))
         shape = ops.shape(activation)
-        height, width = shape[1], shape[2]
-        peak = ops.argmax(ops.reshape(activation, (shape[0], -1)), axis=-1)
-        row = ops.cast(peak // width, "float32")
-        col = ops.cast(peak % width, "float32")
+
+        def centre(axis, size):
+            size = ops.cast(size, "float32")
+            positions = (
+                ops.arange(ops.shape(peak)[axis], dtype="float32") + 0.5
+            ) / size
+            profile = ops.sum(peak, axis=3 - axis)
+            return ops.sum(profile * positions, axis=-1) / count
+
         half = self.fraction / 2
-        cy = ops.clip((row + 0.5) / ops.cast(height, "float32"), half, 1.0 - half)
-        cx = ops.clip((col + 0.5) / ops.cast(width, "float32"), half, 1.0 - half)
+        cy = ops.clip(centre(1, shape[1]), half, 1.0 - half)
+        cx = ops.clip(centre(2, shape[2]), half, 1.0 - half)
         boxes = ops.stack([cy - half, cx - half, cy + half, cx + half], axis=-1)
         return ops.cast(ops.expand_dims(boxes, 1), self.compute_dtype)
 
