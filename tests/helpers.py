@@ -228,3 +228,35 @@ def assert_tflite_matches(model, inputs, atol=1e-5):
     assert set(actual) == set(expected)
     for name, value in expected.items():
         np.testing.assert_allclose(actual[name], value, atol=atol, err_msg=name)
+
+
+def tiny_synthetic(split="train", batch_size=16):
+    """A small seeded synthetic split: 4 classes, 32 px, 16 train and 8 test
+    images per class."""
+    from keras_rra.data.loader import load
+
+    dataset, _ = load(
+        "synthetic",
+        split,
+        batch_size=batch_size,
+        seed=0,
+        num_classes=4,
+        examples_per_class=16,
+        test_examples_per_class=8,
+        image_size=32,
+    )
+    return dataset
+
+
+class CrashAfter(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt after `steps` training steps: a killed run."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = steps
+        self.seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.steps:
+            raise KeyboardInterrupt

@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rra.data.loader import load
 from keras_rra.models import BaselineClassifier
 from keras_rra.models import Coarse2FineClassifier
 from keras_rra.training import Trainer
 from keras_rra.training import TwoStageTraining
 from keras_rra.training.seed import set_seed
+from tests.helpers import CrashAfter
 from tests.helpers import assert_tflite_matches
 from tests.helpers import run_model_test
+from tests.helpers import tiny_synthetic
 
 SMALL = {
     "num_classes": 4,
@@ -55,20 +56,6 @@ def _values(layer):
 
 def _same(a, b):
     return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-
-
-def _data(split="train"):
-    dataset, _ = load(
-        "synthetic",
-        split,
-        batch_size=16,
-        seed=0,
-        num_classes=4,
-        examples_per_class=16,
-        test_examples_per_class=8,
-        image_size=32,
-    )
-    return dataset
 
 
 @pytest.mark.parametrize("fine_input", ["zoom", "mask"])
@@ -191,9 +178,9 @@ def test_two_stage_training_in_fit():
 
     start = _values(decoder)
     history = model.fit(
-        _data(),
+        tiny_synthetic(),
         epochs=3,
-        validation_data=_data("test"),
+        validation_data=tiny_synthetic("test"),
         callbacks=[TwoStageTraining(1), Record()],
         verbose=0,
     )
@@ -219,20 +206,9 @@ def _trainer(directory, crash_at=None):
     )
     callbacks = [TwoStageTraining(1)]
     if crash_at:
-        callbacks.append(_Crash(crash_at))
-    history = trainer.fit(_data(), epochs=3, callbacks=callbacks, verbose=0)
+        callbacks.append(CrashAfter(crash_at))
+    history = trainer.fit(tiny_synthetic(), epochs=3, callbacks=callbacks, verbose=0)
     return trainer, history
-
-
-class _Crash(keras.callbacks.Callback):
-    def __init__(self, step):
-        super().__init__()
-        self.step, self.seen = step, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.step:
-            raise KeyboardInterrupt
 
 
 def test_two_stage_training_in_the_trainer_resumes_in_stage_2(tmp_path):

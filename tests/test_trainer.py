@@ -6,26 +6,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rra.data.loader import load
 from keras_rra.models.baseline_classifier import BaselineClassifier
 from keras_rra.models.rra_classifier import RRAClassifier
 from keras_rra.training.seed import set_seed
 from keras_rra.training.trainer import NonFiniteLossError
 from keras_rra.training.trainer import Trainer
+from tests.helpers import CrashAfter
+from tests.helpers import tiny_synthetic
 
 
 def _data(split="train", batch_size=16):
-    dataset, _ = load(
-        "synthetic",
-        split,
-        batch_size=batch_size,
-        seed=0,
-        num_classes=4,
-        examples_per_class=16,
-        test_examples_per_class=8,
-        image_size=32,
-    )
-    return dataset
+    return tiny_synthetic(split, batch_size)
 
 
 def _rra():
@@ -126,18 +117,6 @@ def test_a_non_finite_loss_names_the_step_and_keeps_the_checkpoint(tmp_path):
     assert np.all(np.isfinite(_weights(fresh.model)))
 
 
-class _Crash(keras.callbacks.Callback):
-    def __init__(self, at_step):
-        super().__init__()
-        self.at_step = at_step
-        self.seen = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.at_step:
-            raise KeyboardInterrupt
-
-
 def test_resume_mid_epoch_gives_the_uninterrupted_result(tmp_path):
     def run(directory, crash_at=None):
         set_seed(0)
@@ -148,7 +127,7 @@ def test_resume_mid_epoch_gives_the_uninterrupted_result(tmp_path):
             checkpoint_dir=str(directory),
             checkpoint_every=3,
         )
-        callbacks = [_Crash(crash_at)] if crash_at else []
+        callbacks = [CrashAfter(crash_at)] if crash_at else []
         history = trainer.fit(_data(), epochs=3, callbacks=callbacks, verbose=0)
         return trainer, history
 
