@@ -384,7 +384,7 @@ def test_a_diverging_run_stops_with_the_step(tmp_path, capsys):
 
 def test_benchmark_train_prints_the_table_and_ratios(capsys):
     argv = [
-        "benchmark", "train", "--models", "rra", "--timesteps", "1,2",
+        "benchmark", "train", "--models", "rra,coarse2fine", "--timesteps", "1,2",
         "--jit", "off", "--steps", "2", "--warmup", "1", "--image-size", "32",
         "--patch-size", "16", "--batch-size", "4", "--lstm-units", "8",
         "--addon-channels", "8",
@@ -392,9 +392,10 @@ def test_benchmark_train_prints_the_table_and_ratios(capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     result = _json_lines(out)[-1]
-    assert [(row["timesteps"], row["jit"]) for row in result["rows"]] == [
-        (1, "off"),
-        (2, "off"),
+    assert [(row["model"], row["timesteps"], row["jit"]) for row in result["rows"]] == [
+        ("rra", 1, "off"),
+        ("rra", 2, "off"),
+        ("coarse2fine", None, "off"),
     ]
     for row in result["rows"]:
         assert row["images_per_second"] > 0 and row["peak_memory_mb"] > 50

@@ -169,19 +169,17 @@ def _ratios(rows, timesteps):
 def format_report(result):
     """The measured table and ratios as text."""
     lines = [
-        "model     T   XLA  images/s  step ms  peak MB",
+        "model        T   XLA  images/s  step ms  peak MB",
     ]
     for row in result["rows"]:
         steps = "-" if row["timesteps"] is None else str(row["timesteps"])
+        label = f"{row['model']:<11} {steps:>2}  {row['jit']:>4}  "
         if "error" in row:
-            lines.append(
-                f"{row['model']:<8} {steps:>2}  {row['jit']:>4}  failed: {row['error']}"
-            )
+            lines.append(f"{label}failed: {row['error']}")
             continue
         lines.append(
-            f"{row['model']:<8} {steps:>2}  {row['jit']:>4}  "
-            f"{row['images_per_second']:8.1f}  {row['step_seconds'] * 1000:7.1f}  "
-            f"{row['peak_memory_mb']:7.0f}"
+            f"{label}{row['images_per_second']:8.1f}  "
+            f"{row['step_seconds'] * 1000:7.1f}  {row['peak_memory_mb']:7.0f}"
         )
     for mode, ratio in result["time_ratio_longest_to_shortest"].items():
         lines.append(
