@@ -1,8 +1,9 @@
 """keras-rra: fine-grained image classification for Keras 3.
 
-Recursively Refined Attention (RRA, Shroff et al., CVPR-W 2020) as Keras
-layers and models, with a built-in synthetic fine-grained dataset and the
-`keras-rra` command.
+Recursively Refined Attention (RRA, Shroff et al., CVPR-W 2020) and
+Coarse2Fine (Eshratifar et al., arXiv 1909.02680) as Keras layers and
+models, with a built-in synthetic fine-grained dataset and the `keras-rra`
+command.
 """
 
 from keras_rra import data

@@ -38,4 +38,5 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         exec(compile("\n".join(lines), f"{path}:cell", "exec"), namespace)
         ran += 1
     assert ran >= 4
-    assert os.path.isfile(tmp_path / "rra_synthetic.keras")
+    # Every notebook ends by saving its model.
+    assert glob.glob(str(tmp_path / "*.keras"))
