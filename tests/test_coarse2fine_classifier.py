@@ -290,3 +290,18 @@ def test_zoom_box_is_inside_the_image():
 def test_converts_to_tflite_with_builtin_ops_only(fine_input, stage):
     model = Coarse2FineClassifier(**SMALL, fine_input=fine_input, stage=stage)
     assert_tflite_matches(model, _images(2))
+
+
+def test_mixed_bfloat16_trains_both_stages_with_float32_outputs():
+    trainer = Trainer(
+        lambda: Coarse2FineClassifier(**SMALL),
+        strategy="default",
+        mixed_precision="mixed_bfloat16",
+    )
+    history = trainer.fit(
+        tiny_synthetic(), epochs=2, callbacks=[TwoStageTraining(1)], verbose=0
+    )
+    assert np.isfinite(history.history["loss"]).all()
+    outputs = trainer.model(_images())
+    for name in ("logits", "coarse_logits", "fine_logits", "saliency", "zoom_box"):
+        assert keras.backend.standardize_dtype(outputs[name].dtype) == "float32", name

@@ -161,10 +161,11 @@ def test_two_workers_train_in_sync(tmp_path):
     assert first["losses"][-1] < first["losses"][0]
 
 
-def test_mirrored_two_devices_equal_one_device(tmp_path):
+@pytest.mark.parametrize("model", ["rra", "coarse2fine"])
+def test_mirrored_two_devices_equal_one_device(tmp_path, model):
     output = tmp_path / "mirrored.npz"
     codes, outputs = _run_processes(
-        [([sys.executable, WORKER, "mirrored", str(output)], dict(os.environ))],
+        [([sys.executable, WORKER, "mirrored", str(output), model], dict(os.environ))],
         timeout=240,
     )
     assert codes == [0], outputs[0][1][-2000:]
@@ -178,6 +179,9 @@ def test_mirrored_two_devices_equal_one_device(tmp_path):
     # model.fit inside a MirroredStrategy scope trains too.
     assert np.all(np.isfinite(result["fit_losses"]))
     assert not np.allclose(result["fit"], result["single"])
+    if model == "coarse2fine":
+        # One epoch of stage 1, counted once however many replicas.
+        np.testing.assert_array_equal(result["coarse_steps"], [6, 6])
 
 
 def test_an_unreachable_worker_fails_in_bounded_time(tmp_path):

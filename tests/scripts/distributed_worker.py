@@ -1,10 +1,12 @@
 """Trains a tiny RRA model with the Trainer in a child process of a test.
 
-Usage: python distributed_worker.py MODE OUTPUT.npz
+Usage: python distributed_worker.py MODE OUTPUT.npz [MODEL]
 
 MODE `multiworker` uses TF_CONFIG; `mirrored` splits the CPU into two
 logical devices and trains with MirroredStrategy, then with one device, and
-with `model.fit` in a MirroredStrategy scope, saving all three.
+with `model.fit` in a MirroredStrategy scope, saving all three. MODEL is
+`rra` (default) or `coarse2fine` (trained in two stages, one epoch of
+stage 1).
 """
 
 import sys
@@ -13,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 MODE, OUTPUT = sys.argv[1], sys.argv[2]
+MODEL = sys.argv[3] if len(sys.argv) > 3 else "rra"
 if MODE == "mirrored":
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
@@ -22,9 +25,11 @@ if MODE == "mirrored":
 import keras  # noqa: E402
 
 from keras_rra.data.loader import load  # noqa: E402
+from keras_rra.models.coarse2fine_classifier import Coarse2FineClassifier  # noqa: E402
 from keras_rra.models.rra_classifier import RRAClassifier  # noqa: E402
 from keras_rra.training.seed import set_seed  # noqa: E402
 from keras_rra.training.trainer import Trainer  # noqa: E402
+from keras_rra.training.two_stage_training import TwoStageTraining  # noqa: E402
 
 STEPS = 6
 
@@ -43,6 +48,14 @@ def data():
 
 
 def model():
+    if MODEL == "coarse2fine":
+        return Coarse2FineClassifier(
+            num_classes=4,
+            backbone="tiny",
+            image_size=32,
+            num_attention_maps=4,
+            decoder_filters=8,
+        )
     return RRAClassifier(
         num_classes=4,
         backbone="tiny",
@@ -59,10 +72,18 @@ def optimizer(_):
     return keras.optimizers.SGD(0.05, momentum=0.9)
 
 
+def callbacks():
+    return [TwoStageTraining(1)] if MODEL == "coarse2fine" else []
+
+
+def coarse_steps(trained):
+    return int(trained.coarse_steps.numpy()) if MODEL == "coarse2fine" else -1
+
+
 def train(strategy):
     set_seed(0)
     trainer = Trainer(model, optimizer=optimizer, strategy=strategy)
-    history = trainer.fit(data(), epochs=3, verbose=0)
+    history = trainer.fit(data(), epochs=3, callbacks=callbacks(), verbose=0)
     weights = [np.asarray(w) for w in trainer.model.get_weights()]
     return weights, history.history["loss"], trainer
 
@@ -92,7 +113,7 @@ else:
     with two.scope():
         fitted = model()
         fitted.compile(optimizer=optimizer(None))
-    fit_history = fitted.fit(data(), epochs=3, verbose=0)
+    fit_history = fitted.fit(data(), epochs=3, callbacks=callbacks(), verbose=0)
     np.savez(
         OUTPUT,
         mirrored=flat(mirrored),
@@ -103,4 +124,5 @@ else:
         fit_losses=np.array(fit_history.history["loss"]),
         replicas=trainer.strategy.num_replicas_in_sync,
         odd_batch_error=odd_batch_error,
+        coarse_steps=[coarse_steps(trainer.model), coarse_steps(fitted)],
     )
