@@ -70,6 +70,7 @@ TRAIN_FLAGS = {
     "fine_input": (str, "Coarse2Fine: zoom or mask"),
     "decoder_filters": (int, "channels of the inverse mapping (saliency)"),
     "min_zoom_extent": (float, "smallest saliency box side, relative to the image"),
+    "max_zoom_extent": (float, "largest saliency box side (soft), relative"),
     "area_weight": (float, "weight of the saliency map's mean in the loss"),
     "stage1_epochs": (int, "Coarse2Fine: epochs of stage 1 (coarse)"),
     "stage2_epochs": (int, "Coarse2Fine: epochs of stage 2 (coarse + fine)"),

@@ -19,16 +19,18 @@ class DifferentiableZoom(keras.layers.Layer):
 
     The saliency S ≥ 0 is read as a distribution over the image: its mean
     position is the box's centre, and `spread` standard deviations r on each
-    side, softly capped as 0.5·tanh(2r), its half-extent. With the default
-    spread √3, r is exactly the half-side of a box over which S is uniform;
-    the soft cap keeps small boxes (0.5·tanh(2r) ≈ r: a box of a third of
-    the side comes back 3.5% smaller) and turns a map uniform over the whole
-    image into the central 76% of it. A hard cap would stop the gradient
-    exactly where training starts (an untrained S is nearly uniform); the
-    soft one never does. The box is then enlarged to the output's aspect
-    ratio (`keep_aspect`), to at least `min_extent` of each side, shifted
-    inside the image, and resampled bilinearly to `output_size` by
-    `PatchSampler`. Centre and extent are smooth functions of S, so the
+    side, softly capped as m·tanh(r/m) with m = `max_extent` / 2, its
+    half-extent. With the default spread √3, r is exactly the half-side of a
+    box over which S is uniform; the soft cap keeps small boxes
+    (m·tanh(r/m) ≈ r: with `max_extent=1` a box of a third of the side
+    comes back 3.5% smaller) and, with `max_extent=1`, turns a map uniform
+    over the whole image into the central 76% of it. A `max_extent` below 1
+    makes the zoom always a zoom, so that where it looks matters. A hard cap
+    would stop the gradient exactly where training starts (an untrained S is
+    nearly uniform); the soft one never does. The box is then enlarged to
+    the output's aspect ratio (`keep_aspect`), to at least `min_extent` of
+    each side, shifted inside the image, and resampled bilinearly to
+    `output_size` by `PatchSampler`. Centre and extent are smooth functions of S, so the
     loss on the zoomed image trains whatever produced S.
 
     A saliency map with no mass (all zeros) or with non-finite values is
@@ -42,6 +44,8 @@ class DifferentiableZoom(keras.layers.Layer):
         output_size: int or `(height, width)` of the zoomed images.
         spread: half-extent of the box in standard deviations of S.
         min_extent: the smallest box side, as a fraction of the image side.
+        max_extent: the side the soft cap tends to, as a fraction of the
+            image side (`min_extent` < `max_extent` <= 1).
         keep_aspect: enlarge the box to the output's aspect ratio (in
             pixels), so the zoom does not stretch what it shows.
         **kwargs: passed to `keras.layers.Layer`.
@@ -68,6 +72,7 @@ class DifferentiableZoom(keras.layers.Layer):
         output_size,
         spread=UNIFORM_SPREAD,
         min_extent=0.1,
+        max_extent=1.0,
         keep_aspect=True,
         **kwargs,
     ):
@@ -77,6 +82,12 @@ class DifferentiableZoom(keras.layers.Layer):
         if not self.spread > 0:
             raise ValueError(f"`spread` must be > 0; received {spread!r}.")
         self.min_extent = check_fraction("min_extent", min_extent)
+        self.max_extent = check_fraction("max_extent", max_extent)
+        if self.max_extent <= self.min_extent:
+            raise ValueError(
+                f"`max_extent` ({self.max_extent}) must be larger than "
+                f"`min_extent` ({self.min_extent})."
+            )
         self.keep_aspect = bool(keep_aspect)
 
     def build(self, images_shape, saliency_shape):
@@ -124,7 +135,8 @@ class DifferentiableZoom(keras.layers.Layer):
             # S is constant over each cell: each cell adds the variance of a
             # uniform over its width (which also keeps the root away from 0).
             variance = variance + 1.0 / (12.0 * ops.square(count))
-            return centre, 0.5 * ops.tanh(2.0 * self.spread * ops.sqrt(variance))
+            cap = self.max_extent / 2
+            return centre, cap * ops.tanh(self.spread * ops.sqrt(variance) / cap)
 
         shape = ops.shape(s)
         cy, half_y = moments(ops.sum(s, axis=2), shape[1])
@@ -161,6 +173,7 @@ class DifferentiableZoom(keras.layers.Layer):
                 "output_size": self.output_size,
                 "spread": self.spread,
                 "min_extent": self.min_extent,
+                "max_extent": self.max_extent,
                 "keep_aspect": self.keep_aspect,
             }
         )

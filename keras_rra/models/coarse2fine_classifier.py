@@ -59,6 +59,8 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         decoder_filters: channels of the inverse mapping's first layer.
         fine_input: `"zoom"` (a resampled box) or `"mask"` (x ⊙ S).
         min_zoom_extent: the smallest zoom box side, relative to the image.
+        max_zoom_extent: the side the zoom box tends to at most, relative to
+            the image (see `DifferentiableZoom`).
         area_weight: weight of mean(S) in the stage-2 loss (0: none).
         dropout: dropout before the classifier.
         stage: 1 or 2, the training stage the model starts in.
@@ -96,6 +98,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         decoder_filters=64,
         fine_input="zoom",
         min_zoom_extent=0.1,
+        max_zoom_extent=1.0,
         area_weight=0.0,
         dropout=0.0,
         stage=1,
@@ -108,6 +111,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         check_choice("fine_input", fine_input, FINE_INPUTS)
         check_choice("stage", stage, STAGES)
         min_zoom_extent = check_fraction("min_zoom_extent", min_zoom_extent)
+        max_zoom_extent = check_fraction("max_zoom_extent", max_zoom_extent)
         if not area_weight >= 0:
             raise ValueError(f"`area_weight` must be >= 0; received {area_weight}.")
         kwargs.setdefault("name", "coarse2fine_classifier")
@@ -137,7 +141,10 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             image_size, filters=decoder_filters, name="inverse_mapping"
         )
         self.zoom = DifferentiableZoom(
-            image_size, min_extent=min_zoom_extent, name="zoom"
+            image_size,
+            min_extent=min_zoom_extent,
+            max_extent=max_zoom_extent,
+            name="zoom",
         )
         self.mask = keras.layers.Multiply(name="mask") if fine_input == "mask" else None
         self.prediction = ProbabilityAverage(2, name="logits")
@@ -182,6 +189,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         self.decoder_filters = decoder_filters
         self.fine_input = fine_input
         self.min_zoom_extent = min_zoom_extent
+        self.max_zoom_extent = max_zoom_extent
         self.area_weight = float(area_weight)
         self.dropout = dropout
         # Training steps taken in stage 1, saved with the model: stage 2
@@ -272,6 +280,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
                 "decoder_filters": self.decoder_filters,
                 "fine_input": self.fine_input,
                 "min_zoom_extent": self.min_zoom_extent,
+                "max_zoom_extent": self.max_zoom_extent,
                 "area_weight": self.area_weight,
                 "dropout": self.dropout,
                 "stage": self.stage,

@@ -86,6 +86,8 @@ class RRAClassifier(FineGrainedClassifier):
         decoder_filters: channels of the inverse mapping (`"saliency"`).
         min_zoom_extent: smallest side of a saliency box, relative to the
             image (`"saliency"`).
+        max_zoom_extent: the side a saliency box tends to at most, relative
+            to the image (`"saliency"`; see `DifferentiableZoom`).
         area_weight: weight of mean(S) added to the loss (`"saliency"`),
             which pushes S to mark a smaller region.
         dropout: dropout rate before both classifiers.
@@ -133,6 +135,7 @@ class RRAClassifier(FineGrainedClassifier):
         eval_boxes="first",
         decoder_filters=64,
         min_zoom_extent=0.1,
+        max_zoom_extent=1.0,
         area_weight=0.0,
         dropout=0.0,
         seed=None,
@@ -149,6 +152,7 @@ class RRAClassifier(FineGrainedClassifier):
         check_choice("eval_boxes", eval_boxes, EVAL_BOXES)
         center_fraction = check_fraction("center_fraction", center_fraction)
         min_zoom_extent = check_fraction("min_zoom_extent", min_zoom_extent)
+        max_zoom_extent = check_fraction("max_zoom_extent", max_zoom_extent)
         if not area_weight >= 0:
             raise ValueError(f"`area_weight` must be >= 0; received {area_weight}.")
         if num_boxes is not None:
@@ -218,7 +222,10 @@ class RRAClassifier(FineGrainedClassifier):
                 input_size, filters=decoder_filters, name="inverse_mapping"
             )
             self.zoom = DifferentiableZoom(
-                patch_size, min_extent=min_zoom_extent, name="zoom"
+                patch_size,
+                min_extent=min_zoom_extent,
+                max_extent=max_zoom_extent,
+                name="zoom",
             )
             self.box_source = keras.layers.Reshape((1, 4), name="patch_boxes")
         # The zoom samples its own patch.
@@ -316,6 +323,7 @@ class RRAClassifier(FineGrainedClassifier):
         self.eval_boxes = eval_boxes
         self.decoder_filters = decoder_filters
         self.min_zoom_extent = min_zoom_extent
+        self.max_zoom_extent = max_zoom_extent
         self.area_weight = float(area_weight)
         self.dropout = dropout
         self.seed = seed
@@ -350,6 +358,7 @@ class RRAClassifier(FineGrainedClassifier):
                 "eval_boxes": self.eval_boxes,
                 "decoder_filters": self.decoder_filters,
                 "min_zoom_extent": self.min_zoom_extent,
+                "max_zoom_extent": self.max_zoom_extent,
                 "area_weight": self.area_weight,
                 "dropout": self.dropout,
                 "seed": self.seed,

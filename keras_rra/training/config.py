@@ -80,8 +80,8 @@ class TrainConfig:
     Give both, or one of them and `epochs`, or neither (the first half of
     `epochs`, rounded up, is stage 1). `attention_maps`,
     `orthogonal_attention`, `signed_sqrt`, `l2_normalize`, `fine_input` are
-    its settings; `decoder_filters`, `min_zoom_extent` and `area_weight`
-    apply to it and to RRA with `patch="saliency"`.
+    its settings; `decoder_filters`, `min_zoom_extent`, `max_zoom_extent`
+    and `area_weight` apply to it and to RRA with `patch="saliency"`.
     """
 
     model: str = "rra"
@@ -113,6 +113,7 @@ class TrainConfig:
     fine_input: str = "zoom"
     decoder_filters: int = 32
     min_zoom_extent: float = 0.1
+    max_zoom_extent: float = 1.0
     area_weight: float = 0.0
     stage1_epochs: int | None = None
     stage2_epochs: int | None = None
@@ -288,6 +289,12 @@ class TrainConfig:
             )
         check_fraction("center_fraction", self.center_fraction)
         check_fraction("min_zoom_extent", self.min_zoom_extent)
+        check_fraction("max_zoom_extent", self.max_zoom_extent)
+        if self.max_zoom_extent <= self.min_zoom_extent:
+            raise ValueError(
+                f"`max_zoom_extent` ({self.max_zoom_extent}) must be larger than "
+                f"`min_zoom_extent` ({self.min_zoom_extent})."
+            )
         if not self.area_weight >= 0:
             raise ValueError(
                 f"`area_weight` must be >= 0; received {self.area_weight}."
