@@ -60,7 +60,10 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         fine_input: `"zoom"` (a resampled box) or `"mask"` (x ⊙ S).
         min_zoom_extent: the smallest zoom box side, relative to the image.
         max_zoom_extent: the side the zoom box tends to at most, relative to
-            the image (see `DifferentiableZoom`).
+            the image (see `DifferentiableZoom`). With 1.0 an untrained
+            saliency map zooms to the central 76%; below 1 the zoom must
+            choose where to look (better localisation, and on the synthetic
+            dataset lower accuracy: see the README's results).
         area_weight: weight of mean(S) in the stage-2 loss (0: none).
         dropout: dropout before the classifier.
         stage: 1 or 2, the training stage the model starts in.

@@ -81,7 +81,8 @@ class TrainConfig:
     `epochs`, rounded up, is stage 1). `attention_maps`,
     `orthogonal_attention`, `signed_sqrt`, `l2_normalize`, `fine_input` are
     its settings; `decoder_filters`, `min_zoom_extent`, `max_zoom_extent`
-    and `area_weight` apply to it and to RRA with `patch="saliency"`.
+    (None: the model's default, 0.5 for RRA and 1.0 for Coarse2Fine) and
+    `area_weight` apply to it and to RRA with `patch="saliency"`.
     """
 
     model: str = "rra"
@@ -113,7 +114,7 @@ class TrainConfig:
     fine_input: str = "zoom"
     decoder_filters: int = 32
     min_zoom_extent: float = 0.1
-    max_zoom_extent: float = 1.0
+    max_zoom_extent: float | None = None
     area_weight: float = 0.0
     stage1_epochs: int | None = None
     stage2_epochs: int | None = None
@@ -289,8 +290,10 @@ class TrainConfig:
             )
         check_fraction("center_fraction", self.center_fraction)
         check_fraction("min_zoom_extent", self.min_zoom_extent)
-        check_fraction("max_zoom_extent", self.max_zoom_extent)
-        if self.max_zoom_extent <= self.min_zoom_extent:
+        if self.max_zoom_extent is not None and (
+            check_fraction("max_zoom_extent", self.max_zoom_extent)
+            <= self.min_zoom_extent
+        ):
             raise ValueError(
                 f"`max_zoom_extent` ({self.max_zoom_extent}) must be larger than "
                 f"`min_zoom_extent` ({self.min_zoom_extent})."

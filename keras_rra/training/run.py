@@ -60,6 +60,13 @@ def load_split(config, split, shuffle=None):
     )
 
 
+def _zoom_limit(config):
+    # None leaves each model its own default.
+    if config.max_zoom_extent is None:
+        return {}
+    return {"max_zoom_extent": config.max_zoom_extent}
+
+
 def build_model(config, class_names):
     """The classifier described by `config`, not yet compiled."""
     if config.model == "baseline":
@@ -84,7 +91,7 @@ def build_model(config, class_names):
             decoder_filters=config.decoder_filters,
             fine_input=config.fine_input,
             min_zoom_extent=config.min_zoom_extent,
-            max_zoom_extent=config.max_zoom_extent,
+            **_zoom_limit(config),
             area_weight=config.area_weight,
             dropout=config.dropout,
             class_names=class_names,
@@ -107,7 +114,7 @@ def build_model(config, class_names):
         eval_boxes=config.eval_boxes,
         decoder_filters=config.decoder_filters,
         min_zoom_extent=config.min_zoom_extent,
-        max_zoom_extent=config.max_zoom_extent,
+        **_zoom_limit(config),
         area_weight=config.area_weight,
         dropout=config.dropout,
         seed=config.seed,
