@@ -80,6 +80,8 @@ def test_unknown_keys_and_bad_files(tmp_path):
         ({"attention_maps": 0}, "attention_maps"),
         ({"area_weight": -0.1}, "area_weight"),
         ({"min_zoom_extent": 0}, "min_zoom_extent"),
+        ({"max_zoom_extent": 0.05}, "max_zoom_extent.*larger than"),
+        ({"max_zoom_extent": 1.5}, "max_zoom_extent"),
         ({"orthogonal_attention": "yes"}, "orthogonal_attention"),
         ({"patch": "random"}, "patch"),
     ],
