@@ -13,6 +13,7 @@ from keras_rra.models.backbones import build_backbone
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
 from keras_rra.utils.validation import check_choice
 from keras_rra.utils.validation import check_fraction
+from keras_rra.utils.validation import check_non_negative
 from keras_rra.utils.validation import check_positive_int
 from keras_rra.utils.validation import to_size
 
@@ -155,8 +156,7 @@ class RRAClassifier(FineGrainedClassifier):
         center_fraction = check_fraction("center_fraction", center_fraction)
         min_zoom_extent = check_fraction("min_zoom_extent", min_zoom_extent)
         max_zoom_extent = check_fraction("max_zoom_extent", max_zoom_extent)
-        if not area_weight >= 0:
-            raise ValueError(f"`area_weight` must be >= 0; received {area_weight}.")
+        area_weight = check_non_negative("area_weight", area_weight)
         if num_boxes is not None:
             num_boxes = check_positive_int("num_boxes", num_boxes)
         if patch_size[0] > input_size[0] or patch_size[1] > input_size[1]:

@@ -20,6 +20,7 @@ from keras_rra.training.strategy import STRATEGIES
 from keras_rra.training.trainer import MIXED_PRECISION
 from keras_rra.utils.validation import check_choice
 from keras_rra.utils.validation import check_fraction
+from keras_rra.utils.validation import check_non_negative
 from keras_rra.utils.validation import check_positive_int
 
 MODELS = ("rra", "baseline", "coarse2fine")
@@ -298,10 +299,7 @@ class TrainConfig:
                 f"`max_zoom_extent` ({self.max_zoom_extent}) must be larger than "
                 f"`min_zoom_extent` ({self.min_zoom_extent})."
             )
-        if not self.area_weight >= 0:
-            raise ValueError(
-                f"`area_weight` must be >= 0; received {self.area_weight}."
-            )
+        check_non_negative("area_weight", self.area_weight)
         for name in ("orthogonal_attention", "signed_sqrt", "l2_normalize"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(

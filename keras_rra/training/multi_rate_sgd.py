@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_rra.utils.validation import check_non_negative
+
 
 @keras.saving.register_keras_serializable(package="keras_rra")
 class MultiRateSGD(keras.optimizers.SGD):
@@ -53,11 +55,7 @@ class MultiRateSGD(keras.optimizers.SGD):
             name=name,
             **kwargs,
         )
-        if not l2_weight_decay >= 0:
-            raise ValueError(
-                f"`l2_weight_decay` must be >= 0; received {l2_weight_decay}."
-            )
-        self.l2_weight_decay = float(l2_weight_decay)
+        self.l2_weight_decay = check_non_negative("l2_weight_decay", l2_weight_decay)
         self._multipliers_by_key = {}
         self._multipliers = None
 

@@ -27,6 +27,19 @@ def check_choice(name, value, choices):
     return value
 
 
+def check_non_negative(name, value):
+    """Returns `value` as a float if it is a number >= 0, else raises."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`{name}` must be a number >= 0; received {value!r}."
+        ) from None
+    if not number >= 0:
+        raise ValueError(f"`{name}` must be >= 0; received {value}.")
+    return number
+
+
 def check_fraction(name, value):
     """Returns `value` as a float if 0 < value <= 1, else raises."""
     try:
