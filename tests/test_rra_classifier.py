@@ -244,7 +244,7 @@ def test_activation_patch_is_centred_on_the_top_class_peak():
     model = RRAClassifier(**SMALL, patch="activation", center_fraction=0.5)
     images = _images()
     out = model(images)
-    sub = keras.Model(model.inputs, model.get_layer("addon_conv1").output)
+    sub = keras.Model(model.input, model.get_layer("addon_conv1").output)
     maps = np.asarray(model.get_layer("global_classifier")(sub(images)))
     top = np.argmax(np.asarray(out["global_logits"]), -1)
     # Spatial mean of the class maps is the global logits (linear head).
