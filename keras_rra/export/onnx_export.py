@@ -1,0 +1,54 @@
+"""ONNX models through tf2onnx, from a SavedModel's float signature."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+from keras_rra.export.atomic import atomic_output
+from keras_rra.export.saved_model_export import IMAGES_SIGNATURE
+
+DEFAULT_OPSET = 17
+
+
+def export_onnx(
+    saved_model_dir, path, opset=DEFAULT_OPSET, overwrite=False, timeout=600
+):
+    """Converts the `predict_images` signature to ONNX, written atomically.
+
+    tf2onnx runs in a child process: it keeps its own TensorFlow state out
+    of the caller's, and a crash in it cannot take the caller down.
+
+    Returns:
+        `path`.
+
+    Raises:
+        RuntimeError: the conversion failed (with tf2onnx's last words).
+    """
+    if importlib.util.find_spec("tf2onnx") is None:
+        raise ValueError("ONNX export needs tf2onnx: pip install 'keras-rra[export]'.")
+    with atomic_output(path, overwrite=overwrite) as partial:
+        command = [
+            sys.executable,
+            "-m",
+            "tf2onnx.convert",
+            "--saved-model",
+            saved_model_dir,
+            "--signature_def",
+            IMAGES_SIGNATURE,
+            "--opset",
+            str(opset),
+            "--output",
+            partial,
+        ]
+        environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, env=environment
+        )
+        if result.returncode != 0 or not os.path.isfile(partial):
+            lines = [line for line in result.stderr.splitlines() if line.strip()]
+            raise RuntimeError(
+                f"tf2onnx could not convert {saved_model_dir}: "
+                + " | ".join(lines[-3:])
+            )
+    return path

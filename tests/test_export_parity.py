@@ -1,0 +1,150 @@
+"""Every export format gives Keras' answers on a trained tiny model."""
+
+import io
+import os
+
+import keras
+import numpy as np
+import onnxruntime
+import pytest
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+from PIL import Image
+
+from keras_rra.data.loader import load
+from keras_rra.export import export_saved_model
+from keras_rra.export.onnx_export import export_onnx
+from keras_rra.export.tflite_export import export_tflite
+from keras_rra.export.tflite_export import tflite_operators
+from keras_rra.models import BaselineClassifier
+from keras_rra.models import Coarse2FineClassifier
+from keras_rra.models import RRAClassifier
+from keras_rra.training import TwoStageTraining
+from tests.helpers import tiny_synthetic
+
+MODELS = {
+    "baseline": lambda names: BaselineClassifier(
+        num_classes=4, backbone="tiny", image_size=32, class_names=names
+    ),
+    "rra": lambda names: RRAClassifier(
+        num_classes=4,
+        backbone="tiny",
+        image_size=32,
+        patch_size=16,
+        timesteps=3,
+        lstm_units=16,
+        addon_channels=16,
+        class_names=names,
+    ),
+    "coarse2fine": lambda names: Coarse2FineClassifier(
+        num_classes=4,
+        backbone="tiny",
+        image_size=32,
+        num_attention_maps=4,
+        decoder_filters=8,
+        class_names=names,
+    ),
+}
+NAMES = ["red_circle", "green_square", "blue_triangle", "yellow_ring"]
+
+
+def _trained(kind):
+    model = MODELS[kind](NAMES)
+    model.compile()
+    callbacks = [TwoStageTraining(2)] if kind == "coarse2fine" else []
+    model.fit(tiny_synthetic(), epochs=4, callbacks=callbacks, verbose=0)
+    return model
+
+
+def _test_split():
+    dataset, _ = load(
+        "synthetic",
+        "test",
+        batch_size=50,
+        seed=0,
+        num_classes=4,
+        examples_per_class=16,
+        test_examples_per_class=50,
+        image_size=32,
+    )
+    images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in dataset], strict=True)
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def _softmax(logits):
+    return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
+
+
+def _tflite_probabilities(path, images):
+    interpreter = Interpreter(model_path=path)
+    runner = interpreter.get_signature_runner("predict_images")
+    return np.concatenate(
+        [
+            runner(images=images[i : i + 50])["probabilities"]
+            for i in range(0, len(images), 50)
+        ]
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+def test_every_format_gives_keras_answers(kind, tmp_path):
+    model = _trained(kind)
+    images, labels = _test_split()
+    expected = _softmax(model.predict(images, verbose=0)["logits"])
+    top1 = expected.argmax(-1)
+    keras_accuracy = float((top1 == labels).mean())
+
+    version = export_saved_model(model, str(tmp_path / kind))
+    assert version == str(tmp_path / kind / "1")
+
+    # SavedModel, both signatures.
+    loaded = tf.saved_model.load(version)
+    served = loaded.signatures["predict_images"](images=tf.constant(images))
+    probabilities = served["probabilities"].numpy()
+    np.testing.assert_array_equal(probabilities.argmax(-1), top1)
+    assert np.abs(probabilities - expected).max() <= 1e-4
+    names = served["top_k_class_names"].numpy()[:, 0].astype(str)
+    assert list(names) == [NAMES[i] for i in top1]
+    pngs = []
+    for image in images[:8].astype("uint8"):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        pngs.append(buffer.getvalue())
+    from_bytes = loaded.signatures["serving_default"](image_bytes=tf.constant(pngs))
+    # The test images are whole pixels at the model's size: PNG is lossless.
+    np.testing.assert_allclose(
+        from_bytes["probabilities"].numpy(), expected[:8], atol=1e-4
+    )
+
+    # TFLite: float32, float16, int8; builtin operators only.
+    calibration = [x.numpy() for x, _ in tiny_synthetic().take(4)]
+    for quantize, agreement in (("none", 1.0), ("float16", 0.99), ("int8", 0.95)):
+        path = str(tmp_path / f"{kind}-{quantize}.tflite")
+        export_tflite(version, path, quantize, calibration, class_names=NAMES)
+        with open(path, "rb") as file:
+            operators = tflite_operators(file.read())
+        assert not [op for op in operators if op.startswith("custom:")], operators
+        lite = _tflite_probabilities(path, images)
+        same = float((lite.argmax(-1) == top1).mean())
+        assert same >= agreement, (quantize, same)
+        if quantize == "none":
+            assert np.abs(lite - expected).max() <= 1e-4
+        if quantize == "int8":
+            accuracy = float((lite.argmax(-1) == labels).mean())
+            assert abs(accuracy - keras_accuracy) <= 0.02, (accuracy, keras_accuracy)
+    with open(str(tmp_path / f"{kind}-none.labels.txt")) as file:
+        assert file.read().split() == NAMES
+
+    # ONNX.
+    onnx_path = export_onnx(version, str(tmp_path / f"{kind}.onnx"))
+    session = onnxruntime.InferenceSession(onnx_path)
+    outputs = dict(
+        zip(
+            [output.name for output in session.get_outputs()],
+            session.run(None, {session.get_inputs()[0].name: images}),
+            strict=True,
+        )
+    )
+    np.testing.assert_array_equal(outputs["probabilities"].argmax(-1), top1)
+    assert np.abs(outputs["probabilities"] - expected).max() <= 1e-4
+    assert not [name for name in os.listdir(tmp_path) if ".partial" in name]
