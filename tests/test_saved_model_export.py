@@ -1,0 +1,225 @@
+import io
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from google.protobuf import descriptor_pb2
+from google.protobuf import message_factory
+from PIL import Image
+
+from keras_rra.export import export_saved_model
+from keras_rra.export import next_version
+from keras_rra.export.serving_warmup import WARMUP_FILE
+from keras_rra.models import BaselineClassifier
+from keras_rra.models import RRAClassifier
+
+NAMES = ["a", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return BaselineClassifier(
+        num_classes=3, backbone="tiny", image_size=32, class_names=NAMES
+    )
+
+
+@pytest.fixture(scope="module")
+def served(model, tmp_path_factory):
+    path = export_saved_model(model, str(tmp_path_factory.mktemp("sm") / "m"), top_k=2)
+    return tf.saved_model.load(path), path
+
+
+def _encode(array, image_format="PNG"):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def _pixels(height=32, width=32, channels=3):
+    return np.random.randint(0, 256, (height, width, channels), dtype="uint8")
+
+
+def test_signatures_inputs_and_outputs(served):
+    loaded, _ = served
+    assert set(loaded.signatures) == {"serving_default", "predict_images"}
+    outputs = loaded.signatures["serving_default"](
+        image_bytes=tf.constant([_encode(_pixels())])
+    )
+    assert set(outputs) == {
+        "probabilities",
+        "top_k_indices",
+        "top_k_scores",
+        "top_k_class_names",
+    }
+    assert outputs["probabilities"].shape == (1, 3)
+    assert outputs["top_k_indices"].shape == (1, 2)
+    names = outputs["top_k_class_names"].numpy()[0].astype(str)
+    assert list(names) == [NAMES[i] for i in outputs["top_k_indices"].numpy()[0]]
+
+
+def test_bytes_are_decoded_like_the_float_signature(served, model):
+    loaded, _ = served
+    pixels = _pixels()
+    from_bytes = loaded.signatures["serving_default"](
+        image_bytes=tf.constant([_encode(pixels)])
+    )["probabilities"]
+    from_floats = loaded.signatures["predict_images"](
+        images=tf.constant(pixels[None].astype("float32"))
+    )["probabilities"]
+    np.testing.assert_allclose(from_bytes, from_floats, atol=1e-6)
+
+
+def test_other_sizes_alpha_and_jpeg_are_served(served):
+    loaded, _ = served
+    requests = [
+        _encode(_pixels(80, 50)),  # resized
+        _encode(_pixels(channels=4)),  # RGBA: alpha dropped
+        _encode(_pixels(), "JPEG"),
+    ]
+    outputs = loaded.signatures["serving_default"](image_bytes=tf.constant(requests))
+    probabilities = outputs["probabilities"].numpy()
+    assert probabilities.shape == (3, 3)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [(b"not an image", "Unknown image file format"), (b"", "empty string")],
+)
+def test_a_bad_request_fails_alone_and_serving_goes_on(served, payload, message):
+    loaded, _ = served
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        loaded.signatures["serving_default"](image_bytes=tf.constant([payload]))
+    outputs = loaded.signatures["serving_default"](
+        image_bytes=tf.constant([_encode(_pixels())])
+    )
+    assert outputs["probabilities"].shape == (1, 3)
+
+
+def _prediction_log_class():
+    # TF Serving's messages, with their field numbers, as a parser to check
+    # the hand-encoded warm-up records against.
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="serving_check.proto", package="check", syntax="proto3"
+    )
+    proto.dependency.append("tensorflow/core/framework/tensor.proto")
+    f = descriptor_pb2.FieldDescriptorProto
+
+    def message(name, fields):
+        msg = proto.message_type.add(name=name)
+        for field_name, number, kind, type_name, repeated in fields:
+            field = msg.field.add(name=field_name, number=number, type=kind)
+            field.label = f.LABEL_REPEATED if repeated else f.LABEL_OPTIONAL
+            if type_name:
+                field.type_name = type_name
+        return msg
+
+    message(
+        "ModelSpec",
+        [("name", 1, f.TYPE_STRING, None, False),
+         ("signature_name", 3, f.TYPE_STRING, None, False)],
+    )  # fmt: skip
+    message(
+        "InputEntry",
+        [("key", 1, f.TYPE_STRING, None, False),
+         ("value", 2, f.TYPE_MESSAGE, ".tensorflow.TensorProto", False)],
+    )  # fmt: skip
+    message(
+        "PredictRequest",
+        [("model_spec", 1, f.TYPE_MESSAGE, ".check.ModelSpec", False),
+         ("inputs", 2, f.TYPE_MESSAGE, ".check.InputEntry", True)],
+    )  # fmt: skip
+    message(
+        "PredictLog", [("request", 1, f.TYPE_MESSAGE, ".check.PredictRequest", False)]
+    )
+    message(
+        "PredictionLog",
+        [("predict_log", 6, f.TYPE_MESSAGE, ".check.PredictLog", False)],
+    )
+    from google.protobuf import descriptor_pool
+    from tensorflow.core.framework import tensor_pb2
+
+    pool = descriptor_pool.DescriptorPool()
+    for module in (tensor_pb2,):
+        _add_with_dependencies(pool, module.DESCRIPTOR)
+    pool.Add(proto)
+    return message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("check.PredictionLog")
+    )
+
+
+def _add_with_dependencies(pool, file_descriptor, seen=None):
+    seen = set() if seen is None else seen
+    if file_descriptor.name in seen:
+        return
+    seen.add(file_descriptor.name)
+    for dependency in file_descriptor.dependencies:
+        _add_with_dependencies(pool, dependency, seen)
+    proto = descriptor_pb2.FileDescriptorProto()
+    file_descriptor.CopyToProto(proto)
+    pool.Add(proto)
+
+
+def test_warmup_file_holds_a_serving_request(served):
+    _, path = served
+    records = list(tf.data.TFRecordDataset(os.path.join(path, WARMUP_FILE)))
+    assert len(records) == 1
+    log = _prediction_log_class().FromString(records[0].numpy())
+    request = log.predict_log.request
+    assert request.model_spec.name == "m"
+    assert request.model_spec.signature_name == "serving_default"
+    (entry,) = request.inputs
+    assert entry.key == "image_bytes"
+    image_bytes = tf.make_ndarray(entry.value)
+    image = tf.io.decode_png(image_bytes[0]).numpy()
+    assert image.shape == (32, 32, 3)
+
+
+def test_versions_count_up_and_an_existing_one_is_kept(model, tmp_path):
+    output = str(tmp_path / "m")
+    assert next_version(output) == 1
+    assert export_saved_model(model, output).endswith(os.sep + "1")
+    assert export_saved_model(model, output).endswith(os.sep + "2")
+    assert next_version(output) == 3
+    stamp = os.path.getmtime(os.path.join(output, "1", "saved_model.pb"))
+    with pytest.raises(FileExistsError, match="overwrite"):
+        export_saved_model(model, output, version=1)
+    assert os.path.getmtime(os.path.join(output, "1", "saved_model.pb")) == stamp
+    export_saved_model(model, output, version=1, overwrite=True)
+    assert sorted(os.listdir(output)) == ["1", "2"]
+
+
+def test_a_failed_export_leaves_nothing(model, tmp_path, monkeypatch):
+    from keras_rra.export import saved_model_export
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    # Fails after the SavedModel itself is written.
+    monkeypatch.setattr(saved_model_export, "write_warmup", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export_saved_model(model, str(tmp_path / "m"))
+    assert os.listdir(tmp_path / "m") == []
+
+
+@pytest.mark.parametrize("version", [0, -1, 1.5, True, "2"])
+def test_bad_versions(model, tmp_path, version):
+    with pytest.raises(ValueError, match="version"):
+        export_saved_model(model, str(tmp_path / "m"), version=version)
+
+
+def test_a_model_with_a_boxes_input_is_refused(tmp_path):
+    model = RRAClassifier(
+        num_classes=3,
+        backbone="tiny",
+        image_size=32,
+        patch_size=16,
+        timesteps=2,
+        lstm_units=8,
+        addon_channels=8,
+        patch="boxes",
+        num_boxes=2,
+    )
+    with pytest.raises(ValueError, match="served from images alone"):
+        export_saved_model(model, str(tmp_path / "m"))
