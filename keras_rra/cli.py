@@ -1,4 +1,4 @@
-"""The `keras-rra` command: train, evaluate, predict, benchmark.
+"""The `keras-rra` command: train, evaluate, predict, export, benchmark.
 
 Heavy imports (TensorFlow) happen inside the commands so that `--help`
 answers at once.
@@ -205,6 +205,27 @@ def _build_parser():
     predict.add_argument("--model-path", required=True, help="a .keras file")
     predict.add_argument("--top-k", type=int, default=5)
     predict.add_argument("images", nargs="+", metavar="IMAGE")
+
+    export = commands.add_parser(
+        "export",
+        help="export a saved model: SavedModel (TF Serving), TFLite, ONNX",
+        description="Writes OUTPUT/VERSION/ (a SavedModel with the signatures "
+        "serving_default and predict_images) and, converted from it, "
+        "OUTPUT/VERSION[-QUANTIZE].tflite and OUTPUT/VERSION.onnx.",
+    )
+    export.add_argument("--model-path", required=True, help="a .keras file")
+    export.add_argument(
+        "--format", default="all", help="saved_model, tflite, onnx or all"
+    )
+    export.add_argument("--output", required=True, help="e.g. savedmodels/NAME")
+    export.add_argument("--version", type=int, help="default: the next free one")
+    export.add_argument("--quantize", default="none", help="none, float16 or int8")
+    export.add_argument(
+        "--calibration-dataset",
+        help="int8: dataset whose training images calibrate (default: the run's)",
+    )
+    export.add_argument("--top-k", type=int, default=5)
+    export.add_argument("--overwrite", action="store_true")
     return parser
 
 
@@ -288,6 +309,23 @@ def _evaluate(args):
     if localization is not None:
         report["localization"] = localization
     print(json.dumps(report, sort_keys=True))
+    return 0
+
+
+def _export(args):
+    from keras_rra.export.export_run import export_model
+
+    written = export_model(
+        args.model_path,
+        args.output,
+        export_format=args.format,
+        version=args.version,
+        quantize=args.quantize,
+        overwrite=args.overwrite,
+        calibration_dataset=args.calibration_dataset,
+        top_k=args.top_k,
+    )
+    print(json.dumps(written, sort_keys=True))
     return 0
 
 
@@ -399,11 +437,18 @@ def main(argv=None):
         "train": _train,
         "evaluate": _evaluate,
         "predict": _predict,
+        "export": _export,
         "benchmark": _benchmark,
     }
     try:
         return command[args.command](args)
-    except (ValueError, FileNotFoundError, OSError, FloatingPointError) as error:
+    except (
+        ValueError,
+        FileNotFoundError,
+        OSError,
+        FloatingPointError,
+        RuntimeError,
+    ) as error:
         if os.environ.get("KERAS_RRA_DEBUG"):
             raise
         print(f"keras-rra {args.command}: error: {error}", file=sys.stderr)

@@ -507,3 +507,57 @@ def test_boolean_flags_refuse_other_words(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--orthogonal-attention", "maybe"])
     assert "expected true or false" in capsys.readouterr().err
+
+
+def test_export_all_formats_from_a_run(quick_run, tmp_path, capsys):
+    output = str(tmp_path / "savedmodels" / "quick")
+    model_path = os.path.join(quick_run, "model.keras")
+    argv = ["export", "--model-path", model_path, "--output", output]
+    assert main([*argv, "--quantize", "int8"]) == 0
+    written = _json_lines(capsys.readouterr().out)[-1]
+    assert written == {
+        "saved_model": os.path.join(output, "1"),
+        "tflite": os.path.join(output, "1-int8.tflite"),
+        "onnx": os.path.join(output, "1.onnx"),
+    }
+    for path in written.values():
+        assert os.path.exists(path), path
+    assert os.path.isfile(os.path.join(output, "1-int8.labels.txt"))
+    # The next export is version 2; an existing version is refused.
+    assert main([*argv, "--format", "saved_model"]) == 0
+    assert _json_lines(capsys.readouterr().out)[-1] == {
+        "saved_model": os.path.join(output, "2")
+    }
+    assert main([*argv, "--format", "saved_model", "--version", "1"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert sorted(os.listdir(output)) == [
+        "1",
+        "1-int8.labels.txt",
+        "1-int8.tflite",
+        "1.onnx",
+        "2",
+    ]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--format", "pdf"], "Unknown `format`='pdf'"),
+        (["--quantize", "int4"], "Unknown `quantize`='int4'"),
+    ],
+)
+def test_export_bad_flags(quick_run, tmp_path, extra, message, capsys):
+    model_path = os.path.join(quick_run, "model.keras")
+    argv = ["export", "--model-path", model_path, "--output", str(tmp_path / "m")]
+    assert main([*argv, *extra]) == 1
+    assert message in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "m")
+
+
+def test_export_of_something_that_is_not_a_model(tmp_path, capsys):
+    fake = tmp_path / "model.keras"
+    fake.write_text("not a model")
+    argv = ["export", "--model-path", str(fake), "--output", str(tmp_path / "m")]
+    assert main(argv) == 1
+    assert "is not a .keras model file" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "m")

@@ -1,0 +1,115 @@
+"""`keras-rra export`: a saved classifier to SavedModel, TFLite and ONNX."""
+
+import itertools
+import os
+
+from keras_rra.data.loader import resolve_augmentation
+from keras_rra.export.onnx_export import export_onnx
+from keras_rra.export.saved_model_export import export_saved_model
+from keras_rra.export.saved_model_export import next_version
+from keras_rra.export.tflite_export import QUANTIZATIONS
+from keras_rra.export.tflite_export import export_tflite
+from keras_rra.training.inference import class_names_of
+from keras_rra.training.inference import load_classifier
+from keras_rra.training.run import load_run_config
+from keras_rra.training.run import load_split
+from keras_rra.utils.validation import check_choice
+
+FORMATS = ("saved_model", "tflite", "onnx", "all")
+CALIBRATION_IMAGES = 200
+
+
+def calibration_images(config, dataset=None, limit=CALIBRATION_IMAGES):
+    """Up to `limit` training images of the run's dataset (or `dataset`),
+    as evaluated (no random augmentation), for int8 calibration."""
+    if dataset is not None:
+        config = config.replace(dataset=dataset)
+    data, _ = load_split(config, "train", shuffle=False)
+    batches = []
+    count = 0
+    for images, _ in data:
+        inputs = images["images"] if isinstance(images, dict) else images
+        batches.append(inputs.numpy())
+        count += len(batches[-1])
+        if count >= limit:
+            break
+    return list(itertools.chain.from_iterable(batches))[:limit]
+
+
+def export_model(
+    model_path,
+    output,
+    export_format="all",
+    version=None,
+    quantize="none",
+    overwrite=False,
+    calibration_dataset=None,
+    top_k=5,
+):
+    """Exports a saved classifier; returns `{format: path}` of what it wrote.
+
+    The SavedModel `output/VERSION/` is always written: the TFLite
+    (`output/VERSION[-float16|-int8].tflite` with a labels file) and ONNX
+    (`output/VERSION.onnx`) models are converted from its `predict_images`
+    signature. The run's `config.json` beside the model, if any, gives the
+    evaluation resize of the serving signature and the calibration data.
+    """
+    check_choice("format", export_format, FORMATS)
+    check_choice("quantize", quantize, QUANTIZATIONS)
+    model = load_classifier(model_path)
+    config = load_run_config(model_path)
+    names = class_names_of(model, model_path)
+    augmentation = None
+    if config is not None:
+        augmentation = resolve_augmentation(
+            config.dataset,
+            config.augmentation,
+            config.input_size or config.image_size,
+            config.resize_size,
+            config.data_dir,
+        )
+    formats = ["tflite", "onnx"] if export_format == "all" else [export_format]
+    calibration = None
+    if "tflite" in formats and quantize == "int8":
+        if config is None and calibration_dataset is None:
+            raise ValueError(
+                f"int8 needs calibration images: {model_path!r} has no run "
+                "config.json beside it, so name a dataset with "
+                "--calibration-dataset."
+            )
+        if config is None:
+            from keras_rra.training.config import TrainConfig
+
+            config = TrainConfig(
+                num_classes=model.num_classes,
+                image_size=int(model.inputs[0].shape[1]),
+            )
+        calibration = calibration_images(config, calibration_dataset)
+    version = next_version(output) if version is None else version
+    written = {
+        "saved_model": export_saved_model(
+            model,
+            output,
+            version=version,
+            top_k=top_k,
+            class_names=names,
+            augmentation=augmentation,
+            overwrite=overwrite,
+        )
+    }
+    stem = os.path.join(output, str(version))
+    if "tflite" in formats:
+        suffix = "" if quantize == "none" else f"-{quantize}"
+        written["tflite"] = export_tflite(
+            written["saved_model"],
+            f"{stem}{suffix}.tflite",
+            quantize,
+            calibration,
+            class_names=names,
+            overwrite=overwrite,
+        )
+    if "onnx" in formats:
+        written["onnx"] = export_onnx(
+            written["saved_model"], f"{stem}.onnx", overwrite=overwrite
+        )
+    return written
