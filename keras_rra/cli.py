@@ -202,7 +202,11 @@ def _build_parser():
         "predict",
         help="print the top-k classes of images, one JSON line each",
     )
-    predict.add_argument("--model-path", required=True, help="a .keras file")
+    predict.add_argument(
+        "--model-path",
+        required=True,
+        help="a .keras file, a SavedModel folder, a .tflite or an .onnx file",
+    )
     predict.add_argument("--top-k", type=int, default=5)
     predict.add_argument("images", nargs="+", metavar="IMAGE")
 
@@ -331,17 +335,15 @@ def _export(args):
 
 def _predict(args):
     from keras_rra.data.loader import resolve_augmentation
-    from keras_rra.training.inference import class_names_of
-    from keras_rra.training.inference import load_classifier
+    from keras_rra.export.predictors import load_predictor
     from keras_rra.training.inference import predict_files
     from keras_rra.training.run import load_run_config
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1; received {args.top_k}.")
-    model = load_classifier(args.model_path)
-    names = class_names_of(model, args.model_path)
-    config = load_run_config(args.model_path)
+    predictor = load_predictor(args.model_path)
     augmentation = None
+    config = load_run_config(args.model_path) if predictor.format == "keras" else None
     if config is not None:
         augmentation = resolve_augmentation(
             config.dataset,
@@ -351,11 +353,7 @@ def _predict(args):
             config.data_dir,
         )
     results = predict_files(
-        model,
-        args.images,
-        top_k=args.top_k,
-        class_names=names,
-        augmentation=augmentation,
+        predictor, args.images, top_k=args.top_k, augmentation=augmentation
     )
     failed = 0
     for result in results:

@@ -534,6 +534,7 @@ def test_export_all_formats_from_a_run(quick_run, tmp_path, capsys):
         "1",
         "1-int8.labels.txt",
         "1-int8.tflite",
+        "1.labels.txt",
         "1.onnx",
         "2",
     ]
@@ -561,3 +562,50 @@ def test_export_of_something_that_is_not_a_model(tmp_path, capsys):
     assert main(argv) == 1
     assert "is not a .keras model file" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "m")
+
+
+def test_predict_gives_the_same_top1_in_every_format(quick_run, tmp_path, capsys):
+    from keras_rra.data import synthetic
+
+    model_path = os.path.join(quick_run, "model.keras")
+    output = str(tmp_path / "quick")
+    assert main(["export", "--model-path", model_path, "--output", output]) == 0
+    images = synthetic.generate("test", 4, 32, 6, seed=0)["images"]
+    paths = []
+    for index, image in enumerate(images):
+        path = str(tmp_path / f"{index}.png")
+        Image.fromarray(image).save(path)
+        paths.append(path)
+    capsys.readouterr()
+    top1 = {}
+    for source in (
+        model_path,
+        output,  # the model folder: its highest version
+        os.path.join(output, "1"),
+        os.path.join(output, "1.tflite"),
+        os.path.join(output, "1.onnx"),
+    ):
+        assert main(["predict", "--model-path", source, *paths]) == 0
+        lines = _json_lines(capsys.readouterr().out)
+        top1[source] = [line["predictions"][0]["class"] for line in lines]
+        probabilities = [line["predictions"][0]["probability"] for line in lines]
+        top1[source + " p"] = probabilities
+    first = top1[model_path]
+    assert set(first) <= set(synthetic.class_names(4))
+    for source, classes in top1.items():
+        if source.endswith(" p"):
+            np.testing.assert_allclose(classes, top1[model_path + " p"], atol=1e-4)
+        else:
+            assert classes == first, source
+
+
+def test_predict_refuses_what_is_not_a_model(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    fake = tmp_path / "notes.txt"
+    fake.write_text("hello")
+    for path, message in (
+        (str(tmp_path / "empty"), "without saved_model.pb"),
+        (str(fake), "is not a model"),
+    ):
+        assert main(["predict", "--model-path", path, "x.png"]) == 1
+        assert message in capsys.readouterr().err

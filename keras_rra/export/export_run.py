@@ -110,6 +110,9 @@ def export_model(
         )
     if "onnx" in formats:
         written["onnx"] = export_onnx(
-            written["saved_model"], f"{stem}.onnx", overwrite=overwrite
+            written["saved_model"],
+            f"{stem}.onnx",
+            class_names=names,
+            overwrite=overwrite,
         )
     return written

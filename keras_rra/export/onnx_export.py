@@ -6,18 +6,26 @@ import subprocess
 import sys
 
 from keras_rra.export.atomic import atomic_output
+from keras_rra.export.labels_file import write_labels
 from keras_rra.export.saved_model_export import IMAGES_SIGNATURE
 
 DEFAULT_OPSET = 17
 
 
 def export_onnx(
-    saved_model_dir, path, opset=DEFAULT_OPSET, overwrite=False, timeout=600
+    saved_model_dir,
+    path,
+    opset=DEFAULT_OPSET,
+    class_names=None,
+    overwrite=False,
+    timeout=600,
 ):
     """Converts the `predict_images` signature to ONNX, written atomically.
 
     tf2onnx runs in a child process: it keeps its own TensorFlow state out
     of the caller's, and a crash in it cannot take the caller down.
+
+    With `class_names`, writes them beside it (`<path>.labels.txt`).
 
     Returns:
         `path`.
@@ -51,4 +59,6 @@ def export_onnx(
                 f"tf2onnx could not convert {saved_model_dir}: "
                 + " | ".join(lines[-3:])
             )
+    if class_names is not None:
+        write_labels(path, class_names)
     return path

@@ -16,6 +16,7 @@ from keras_rra.training.inference import class_names_of
 
 SERVING_SIGNATURE = "serving_default"
 IMAGES_SIGNATURE = "predict_images"
+CLASS_NAMES_FILE = "class_names.txt"
 OUTPUT_NAMES = ("probabilities", "top_k_indices", "top_k_scores", "top_k_class_names")
 
 
@@ -162,7 +163,8 @@ def export_saved_model(
         raise ValueError(f"`version` must be an integer >= 1; received {version!r}.")
     if version < 1:
         raise ValueError(f"`version` must be >= 1; received {version}.")
-    functions = serving_functions(model, class_names, top_k, augmentation)
+    names_list = list(class_names or class_names_of(model))
+    functions = serving_functions(model, names_list, top_k, augmentation)
     path = os.path.join(output, str(int(version)))
     height, width = _image_size(model)
     with atomic_output(path, overwrite=overwrite) as partial:
@@ -181,4 +183,8 @@ def export_saved_model(
                 )
             ],
         )
+        # For clients that read the files (TF Serving ignores assets.extra).
+        names_path = os.path.join(partial, "assets.extra", CLASS_NAMES_FILE)
+        with open(names_path, "w", encoding="utf-8") as file:
+            file.write("\n".join(names_list) + "\n")
     return path

@@ -1,12 +1,11 @@
 """TFLite models with builtin ops only, converted from a SavedModel's float
 signature: float32, float16 weights, or int8 with a calibration set."""
 
-import os
-
 import numpy as np
 import tensorflow as tf
 
 from keras_rra.export.atomic import atomic_output
+from keras_rra.export.labels_file import write_labels
 from keras_rra.export.saved_model_export import IMAGES_SIGNATURE
 from keras_rra.utils.validation import check_choice
 
@@ -123,8 +122,5 @@ def export_tflite(
         with open(partial, "wb") as file:
             file.write(flatbuffer)
     if class_names is not None:
-        labels = f"{os.path.splitext(path)[0]}.labels.txt"
-        with atomic_output(labels, overwrite=True) as partial:
-            with open(partial, "w", encoding="utf-8") as file:
-                file.write("\n".join(class_names) + "\n")
+        write_labels(path, class_names)
     return path

@@ -71,15 +71,46 @@ def _read_for_model(path, size, augmentation):
     return np.asarray(image)
 
 
-def predict_files(
-    model, paths, top_k=5, class_names=None, batch_size=32, augmentation=None
-):
+class KerasPredictor:
+    """Class probabilities of a `.keras` classifier for float image batches.
+
+    The interface every predictor of the package shares (see
+    `keras_rra.export.load_predictor` for SavedModel, TFLite and ONNX):
+    `image_size`, `class_names`, `probabilities(images)`.
+    """
+
+    format = "keras"
+
+    def __init__(self, model, class_names=None, batch_size=32):
+        self.model = model
+        self.image_size = tuple(int(size) for size in model.inputs[0].shape[1:3])
+        self.class_names = list(class_names or class_names_of(model))
+        self.batch_size = batch_size
+
+    def probabilities(self, images):
+        """`(B, classes)` probabilities of float pixels `(B, H, W, 3)`."""
+        if len(self.model.inputs) > 1:
+            warnings.warn(
+                "This model takes candidate boxes; predicting with the whole "
+                "image as the box.",
+                stacklevel=2,
+            )
+        outputs = self.model.predict(
+            _model_inputs(self.model, images), batch_size=self.batch_size, verbose=0
+        )
+        return keras.ops.convert_to_numpy(keras.ops.softmax(outputs["logits"], axis=-1))
+
+
+def predict_files(predictor, paths, top_k=5, augmentation=None):
     """Predicts the top-k classes of image files.
 
     Files that cannot be read get an `"error"` entry; the others are still
     predicted.
 
     Args:
+        predictor: a `KerasPredictor` or another object with `image_size`,
+            `class_names` and `probabilities(images)` (a keras classifier is
+            wrapped in a `KerasPredictor`).
         augmentation: the `Augmentation` the model was evaluated with (its
             evaluation resize and crop are applied); default: a plain
             resize to the model's input size.
@@ -88,38 +119,28 @@ def predict_files(
         One dict per path, in order: `{"image", "predictions": [{"class",
         "index", "probability"}, ...]}` or `{"image", "error"}`.
     """
-    class_names = class_names or class_names_of(model)
-    size = tuple(model.inputs[0].shape[1:3])
-    if len(model.inputs) > 1:
-        warnings.warn(
-            "This model takes candidate boxes; predicting with the whole image "
-            "as the box.",
-            stacklevel=2,
-        )
+    if isinstance(predictor, keras.Model):
+        predictor = KerasPredictor(predictor)
     results = [None] * len(paths)
     readable, images = [], []
     for index, path in enumerate(paths):
         try:
-            images.append(_read_for_model(path, size, augmentation))
+            images.append(_read_for_model(path, predictor.image_size, augmentation))
             readable.append(index)
         except (FileNotFoundError, ValueError) as error:
             results[index] = {"image": path, "error": str(error)}
     if images:
-        batch = np.stack(images)
-        logits = model.predict(
-            _model_inputs(model, batch), batch_size=batch_size, verbose=0
-        )
-        probabilities = keras.ops.convert_to_numpy(
-            keras.ops.softmax(logits["logits"], axis=-1)
+        probabilities = np.asarray(
+            predictor.probabilities(np.stack(images).astype("float32"))
         )
         k = min(top_k, probabilities.shape[-1])
         for row, index in enumerate(readable):
-            order = np.argsort(-probabilities[row])[:k]
+            order = np.argsort(-probabilities[row], kind="stable")[:k]
             results[index] = {
                 "image": paths[index],
                 "predictions": [
                     {
-                        "class": class_names[c],
+                        "class": predictor.class_names[c],
                         "index": int(c),
                         "probability": float(probabilities[row, c]),
                     }
