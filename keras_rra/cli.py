@@ -198,6 +198,19 @@ def _build_parser():
     train_bench.add_argument("--steps", type=int, default=10, help="timed steps")
     train_bench.add_argument("--warmup", type=int, default=3, help="untimed steps")
 
+    export_bench = benchmarks.add_parser(
+        "export",
+        help="size and latency of every export format next to Keras predict",
+        description="Exports the model to every format in a temporary folder "
+        "and prints each format's size and median latency at batch 1 and 8.",
+    )
+    export_bench.add_argument("--model-path", required=True, help="a .keras file")
+    export_bench.add_argument("--steps", type=int, default=20, help="timed calls")
+    export_bench.add_argument("--warmup", type=int, default=3, help="untimed calls")
+    export_bench.add_argument(
+        "--calibration-dataset", help="int8: dataset that calibrates"
+    )
+
     predict = commands.add_parser(
         "predict",
         help="print the top-k classes of images, one JSON line each",
@@ -371,6 +384,19 @@ def _benchmark(args):
         )
     if args.benchmark == "train":
         return _benchmark_train(args)
+    if args.benchmark == "export":
+        from keras_rra.benchmarks.export_latency import benchmark_export
+        from keras_rra.benchmarks.export_latency import format_report
+
+        result = benchmark_export(
+            args.model_path,
+            steps=args.steps,
+            warmup=args.warmup,
+            calibration_dataset=args.calibration_dataset,
+        )
+        print(format_report(result))
+        print(json.dumps(result, sort_keys=True))
+        return 0
     from keras_rra.benchmarks.data_pipeline import benchmark_data
     from keras_rra.benchmarks.data_pipeline import format_report
 

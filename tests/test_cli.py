@@ -609,3 +609,26 @@ def test_predict_refuses_what_is_not_a_model(tmp_path, capsys):
     ):
         assert main(["predict", "--model-path", path, "x.png"]) == 1
         assert message in capsys.readouterr().err
+
+
+def test_benchmark_export_prints_size_and_latency(quick_run, capsys):
+    model_path = os.path.join(quick_run, "model.keras")
+    argv = ["benchmark", "export", "--model-path", model_path]
+    assert main([*argv, "--steps", "2", "--warmup", "1"]) == 0
+    out = capsys.readouterr().out
+    result = _json_lines(out)[-1]
+    assert [row["format"] for row in result["rows"]] == [
+        "keras",
+        "saved_model",
+        "tflite float32",
+        "tflite float16",
+        "tflite int8",
+        "onnx",
+    ]
+    for row in result["rows"]:
+        assert row["size_mb"] > 0
+        assert row["median_ms_batch_1"] > 0 and row["median_ms_batch_8"] > 0
+    sizes = {row["format"]: row["size_mb"] for row in result["rows"]}
+    # Quantised weights take less room.
+    assert sizes["tflite int8"] < sizes["tflite float16"] < sizes["tflite float32"]
+    assert "ms @ batch 8" in out
