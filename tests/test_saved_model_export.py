@@ -223,3 +223,45 @@ def test_a_model_with_a_boxes_input_is_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="served from images alone"):
         export_saved_model(model, str(tmp_path / "m"))
+
+
+def _rest_predict(signature, body):
+    # TF Serving's REST "row" format: each instance maps input names to
+    # values, {"b64": ...} objects are base64-decoded bytes, and the rows
+    # are batched per input.
+    import base64
+    import json
+
+    request = json.loads(body)
+    rows = request["instances"]
+
+    def value(item):
+        return base64.b64decode(item["b64"]) if isinstance(item, dict) else item
+
+    inputs = {name: tf.constant([value(row[name]) for row in rows]) for name in rows[0]}
+    outputs = signature(**inputs)
+    return {
+        "predictions": [
+            {name: tensor.numpy()[index].tolist() for name, tensor in outputs.items()}
+            for index in range(len(rows))
+        ]
+    }
+
+
+def test_the_readme_rest_request_is_answered(served):
+    import base64
+
+    loaded, _ = served
+    with open(os.path.join(os.path.dirname(__file__), "..", "README.md")) as file:
+        readme = file.read()
+    # The request body the README sends, with a real image in it.
+    assert '\\"instances\\": [{\\"image_bytes\\": {\\"b64\\": ' in readme
+    encoded = base64.b64encode(_encode(_pixels())).decode()
+    body = (
+        '{"signature_name": "serving_default", '
+        f'"instances": [{{"image_bytes": {{"b64": "{encoded}"}}}}]}}'
+    )
+    answer = _rest_predict(loaded.signatures["serving_default"], body)
+    (prediction,) = answer["predictions"]
+    assert len(prediction["probabilities"]) == 3
+    assert prediction["top_k_class_names"][0].decode() in NAMES
