@@ -213,9 +213,9 @@ def tflite_builtin_outputs(model, inputs):
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         flatbuffer = converter.convert()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation
-        interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=flatbuffer)
     runner = interpreter.get_signature_runner()
     (name,) = interpreter.get_signature_list()["serving_default"]["inputs"]
     return runner(**{name: inputs})

@@ -1,6 +1,8 @@
 """TFLite models with builtin ops only, converted from a SavedModel's float
 signature: float32, float16 weights, or int8 with a calibration set."""
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -96,7 +98,11 @@ def convert_tflite(saved_model_dir, quantize="none", calibration_images=None):
             tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
             tf.lite.OpsSet.TFLITE_BUILTINS,
         ]
-    flatbuffer = converter.convert()
+    with warnings.catch_warnings():
+        # The converter calibrates int8 with the deprecated tf.lite
+        # interpreter itself; ours run on LiteRT.
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+        flatbuffer = converter.convert()
     check_builtin_only(flatbuffer, f"The {quantize} TFLite model of {saved_model_dir}")
     return flatbuffer
 
