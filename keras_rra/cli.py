@@ -347,24 +347,16 @@ def _export(args):
 
 
 def _predict(args):
-    from keras_rra.data.loader import resolve_augmentation
     from keras_rra.export.predictors import load_predictor
     from keras_rra.training.inference import predict_files
+    from keras_rra.training.run import evaluation_augmentation
     from keras_rra.training.run import load_run_config
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1; received {args.top_k}.")
     predictor = load_predictor(args.model_path)
-    augmentation = None
     config = load_run_config(args.model_path) if predictor.format == "keras" else None
-    if config is not None:
-        augmentation = resolve_augmentation(
-            config.dataset,
-            config.augmentation,
-            config.input_size or config.image_size,
-            config.resize_size,
-            config.data_dir,
-        )
+    augmentation = evaluation_augmentation(config)
     results = predict_files(
         predictor, args.images, top_k=args.top_k, augmentation=augmentation
     )

@@ -3,7 +3,6 @@
 import itertools
 import os
 
-from keras_rra.data.loader import resolve_augmentation
 from keras_rra.export.onnx_export import export_onnx
 from keras_rra.export.saved_model_export import export_saved_model
 from keras_rra.export.saved_model_export import next_version
@@ -11,6 +10,7 @@ from keras_rra.export.tflite_export import QUANTIZATIONS
 from keras_rra.export.tflite_export import export_tflite
 from keras_rra.training.inference import class_names_of
 from keras_rra.training.inference import load_classifier
+from keras_rra.training.run import evaluation_augmentation
 from keras_rra.training.run import load_run_config
 from keras_rra.training.run import load_split
 from keras_rra.utils.validation import check_choice
@@ -59,15 +59,7 @@ def export_model(
     model = load_classifier(model_path)
     config = load_run_config(model_path)
     names = class_names_of(model, model_path)
-    augmentation = None
-    if config is not None:
-        augmentation = resolve_augmentation(
-            config.dataset,
-            config.augmentation,
-            config.input_size or config.image_size,
-            config.resize_size,
-            config.data_dir,
-        )
+    augmentation = evaluation_augmentation(config)
     formats = ["tflite", "onnx"] if export_format == "all" else [export_format]
     calibration = None
     if "tflite" in formats and quantize == "int8":

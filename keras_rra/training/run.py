@@ -8,6 +8,7 @@ import time
 import keras
 
 from keras_rra.data.loader import load
+from keras_rra.data.loader import resolve_augmentation
 from keras_rra.models.baseline_classifier import BaselineClassifier
 from keras_rra.models.coarse2fine_classifier import Coarse2FineClassifier
 from keras_rra.models.rra_classifier import RRAClassifier
@@ -358,3 +359,17 @@ def load_run_config(model_path):
         return None
     with open(path, encoding="utf-8") as file:
         return TrainConfig.from_dict(json.load(file), source=path)
+
+
+def evaluation_augmentation(config):
+    """The `Augmentation` a run evaluates with (its resize and crop), or
+    None without a config (a plain resize then applies)."""
+    if config is None:
+        return None
+    return resolve_augmentation(
+        config.dataset,
+        config.augmentation,
+        config.input_size or config.image_size,
+        config.resize_size,
+        config.data_dir,
+    )
