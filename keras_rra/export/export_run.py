@@ -1,13 +1,15 @@
 """`keras-rra export`: a saved classifier to SavedModel, TFLite and ONNX."""
 
-import itertools
 import os
+
+import numpy as np
 
 from keras_rra.export.onnx_export import export_onnx
 from keras_rra.export.saved_model_export import export_saved_model
 from keras_rra.export.saved_model_export import next_version
 from keras_rra.export.tflite_export import QUANTIZATIONS
 from keras_rra.export.tflite_export import export_tflite
+from keras_rra.training.config import TrainConfig
 from keras_rra.training.inference import class_names_of
 from keras_rra.training.inference import load_classifier
 from keras_rra.training.run import evaluation_augmentation
@@ -20,20 +22,19 @@ CALIBRATION_IMAGES = 200
 
 
 def calibration_images(config, dataset=None, limit=CALIBRATION_IMAGES):
-    """Up to `limit` training images of the run's dataset (or `dataset`),
-    as evaluated (no random augmentation), for int8 calibration."""
+    """Up to `limit` images of the training split of the run's dataset (or
+    `dataset`), as its pipeline gives them, for int8 calibration."""
     if dataset is not None:
         config = config.replace(dataset=dataset)
     data, _ = load_split(config, "train", shuffle=False)
-    batches = []
-    count = 0
+    batches, count = [], 0
     for images, _ in data:
-        inputs = images["images"] if isinstance(images, dict) else images
-        batches.append(inputs.numpy())
+        images = images["images"] if isinstance(images, dict) else images
+        batches.append(images.numpy())
         count += len(batches[-1])
         if count >= limit:
             break
-    return list(itertools.chain.from_iterable(batches))[:limit]
+    return np.concatenate(batches)[:limit]
 
 
 def export_model(
@@ -70,8 +71,6 @@ def export_model(
                 "--calibration-dataset."
             )
         if config is None:
-            from keras_rra.training.config import TrainConfig
-
             config = TrainConfig(
                 num_classes=model.num_classes,
                 image_size=int(model.inputs[0].shape[1]),
