@@ -210,6 +210,12 @@ def _build_parser():
     export_bench.add_argument(
         "--calibration-dataset", help="int8: dataset that calibrates"
     )
+    export_bench.add_argument(
+        "--test-images",
+        type=int,
+        default=1000,
+        help="test images each format's top-1 is measured on (0: none)",
+    )
 
     predict = commands.add_parser(
         "predict",
@@ -385,6 +391,7 @@ def _benchmark(args):
             steps=args.steps,
             warmup=args.warmup,
             calibration_dataset=args.calibration_dataset,
+            test_images=args.test_images,
         )
         print(format_report(result))
         print(json.dumps(result, sort_keys=True))

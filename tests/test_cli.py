@@ -2,6 +2,7 @@ import contextlib
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -632,3 +633,31 @@ def test_benchmark_export_prints_size_and_latency(quick_run, capsys):
     # Quantised weights take less room.
     assert sizes["tflite int8"] < sizes["tflite float16"] < sizes["tflite float32"]
     assert "ms @ batch 8" in out
+    # Answers, on the run's test split: Keras' top-1 is the trained run's.
+    with open(os.path.join(quick_run, "metrics.json")) as file:
+        trained = json.load(file)["test"]["accuracy"]
+    rows = {row["format"]: row for row in result["rows"]}
+    assert result["settings"]["test_images"] == 4
+    assert rows["keras"]["top1_accuracy"] == pytest.approx(trained, abs=1e-4)
+    assert rows["keras"]["top1_agreement"] == 1.0
+    for name in ("saved_model", "tflite float32", "onnx"):
+        assert rows[name]["top1_agreement"] == 1.0, name
+    assert "agrees" in out
+
+
+def test_benchmark_export_without_a_run_config_skips_the_answers(
+    quick_run, tmp_path, capsys
+):
+    model_path = str(tmp_path / "model.keras")
+    shutil.copy(os.path.join(quick_run, "model.keras"), model_path)
+    argv = ["benchmark", "export", "--model-path", model_path, "--steps", "1"]
+    # int8 needs calibration images; without a config they come from here.
+    argv += ["--warmup", "1", "--calibration-dataset", "synthetic"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    result = _json_lines(out)[-1]
+    assert result["settings"]["test_images"] == 0
+    assert {row["top1_accuracy"] for row in result["rows"]} == {None}
+    assert "agrees" not in out
+    assert main([*argv, "--test-images", "-1"]) == 1
+    assert "test_images" in capsys.readouterr().err

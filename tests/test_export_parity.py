@@ -14,22 +14,26 @@ from keras_rra.export import export_saved_model
 from keras_rra.export.onnx_export import export_onnx
 from keras_rra.export.predictors import load_predictor
 from keras_rra.export.tflite_export import export_tflite
+from keras_rra.export.tflite_export import int8_float_layers
 from keras_rra.export.tflite_export import tflite_operators
 from keras_rra.models import BaselineClassifier
 from keras_rra.models import Coarse2FineClassifier
 from keras_rra.models import RRAClassifier
 from keras_rra.training import TwoStageTraining
-from tests.helpers import tiny_synthetic
 
+# 64 px: at 32 px the synthetic parts are too small for a tiny backbone to
+# generalise (test top-1 stays near chance), and a model that predicts one
+# class agrees with any export.
+SIZE = 64
 MODELS = {
     "baseline": lambda names: BaselineClassifier(
-        num_classes=4, backbone="tiny", image_size=32, class_names=names
+        num_classes=4, backbone="tiny", image_size=SIZE, class_names=names
     ),
     "rra": lambda names: RRAClassifier(
         num_classes=4,
         backbone="tiny",
-        image_size=32,
-        patch_size=16,
+        image_size=SIZE,
+        patch_size=SIZE // 2,
         timesteps=3,
         lstm_units=16,
         addon_channels=16,
@@ -38,35 +42,43 @@ MODELS = {
     "coarse2fine": lambda names: Coarse2FineClassifier(
         num_classes=4,
         backbone="tiny",
-        image_size=32,
+        image_size=SIZE,
         num_attention_maps=4,
         decoder_filters=8,
         class_names=names,
     ),
 }
 NAMES = ["red_circle", "green_square", "blue_triangle", "yellow_ring"]
+# Test top-1 after 6 epochs, measured: 0.795 (baseline), 0.855 (RRA), 0.955
+# (Coarse2Fine); chance is 0.25.
+EPOCHS = 6
+
+
+def _split(split, batch_size):
+    dataset, _ = load(
+        "synthetic",
+        split,
+        batch_size=batch_size,
+        seed=0,
+        num_classes=4,
+        examples_per_class=300,
+        test_examples_per_class=50,
+        image_size=SIZE,
+    )
+    return dataset
 
 
 def _trained(kind):
     model = MODELS[kind](NAMES)
     model.compile()
-    callbacks = [TwoStageTraining(2)] if kind == "coarse2fine" else []
-    model.fit(tiny_synthetic(), epochs=4, callbacks=callbacks, verbose=0)
+    callbacks = [TwoStageTraining(EPOCHS // 2)] if kind == "coarse2fine" else []
+    model.fit(_split("train", 16), epochs=EPOCHS, callbacks=callbacks, verbose=0)
     return model
 
 
 def _test_split():
-    dataset, _ = load(
-        "synthetic",
-        "test",
-        batch_size=50,
-        seed=0,
-        num_classes=4,
-        examples_per_class=16,
-        test_examples_per_class=50,
-        image_size=32,
-    )
-    images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in dataset], strict=True)
+    pairs = [(x.numpy(), y.numpy()) for x, y in _split("test", 50)]
+    images, labels = zip(*pairs, strict=True)
     return np.concatenate(images), np.concatenate(labels)
 
 
@@ -88,6 +100,7 @@ def test_every_format_gives_keras_answers(kind, tmp_path):
     expected = _softmax(model.predict(images, verbose=0)["logits"])
     top1 = expected.argmax(-1)
     keras_accuracy = float((top1 == labels).mean())
+    assert keras_accuracy >= 0.7, keras_accuracy
 
     version = export_saved_model(model, str(tmp_path / kind))
     assert version == str(tmp_path / kind / "1")
@@ -112,10 +125,19 @@ def test_every_format_gives_keras_answers(kind, tmp_path):
     )
 
     # TFLite: float32, float16, int8; builtin operators only.
-    calibration = [x.numpy() for x, _ in tiny_synthetic().take(4)]
-    for quantize, agreement in (("none", 1.0), ("float16", 0.99), ("int8", 0.95)):
+    calibration = [x.numpy() for x, _ in _split("train", 50).take(4)]
+    # int8 measured: 99.5-100% agreement; 88.5% (RRA) and 90.5% (Coarse2Fine)
+    # with the sampling geometry quantized too (no `float_layers`).
+    for quantize, agreement in (("none", 1.0), ("float16", 0.99), ("int8", 0.97)):
         path = str(tmp_path / f"{kind}-{quantize}.tflite")
-        export_tflite(version, path, quantize, calibration, class_names=NAMES)
+        export_tflite(
+            version,
+            path,
+            quantize,
+            calibration,
+            class_names=NAMES,
+            float_layers=int8_float_layers(model),
+        )
         with open(path, "rb") as file:
             operators = tflite_operators(file.read())
         assert not [op for op in operators if op.startswith("custom:")], operators

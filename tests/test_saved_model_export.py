@@ -4,9 +4,8 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from google.protobuf import descriptor_pb2
-from google.protobuf import message_factory
 from PIL import Image
+from tensorflow_serving.apis import prediction_log_pb2
 
 from keras_rra.export import export_saved_model
 from keras_rra.export import next_version
@@ -97,81 +96,18 @@ def test_a_bad_request_fails_alone_and_serving_goes_on(served, payload, message)
     assert outputs["probabilities"].shape == (1, 3)
 
 
-def _prediction_log_class():
-    # TF Serving's messages, with their field numbers, as a parser to check
-    # the hand-encoded warm-up records against.
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="serving_check.proto", package="check", syntax="proto3"
-    )
-    proto.dependency.append("tensorflow/core/framework/tensor.proto")
-    f = descriptor_pb2.FieldDescriptorProto
-
-    def message(name, fields):
-        msg = proto.message_type.add(name=name)
-        for field_name, number, kind, type_name, repeated in fields:
-            field = msg.field.add(name=field_name, number=number, type=kind)
-            field.label = f.LABEL_REPEATED if repeated else f.LABEL_OPTIONAL
-            if type_name:
-                field.type_name = type_name
-        return msg
-
-    message(
-        "ModelSpec",
-        [("name", 1, f.TYPE_STRING, None, False),
-         ("signature_name", 3, f.TYPE_STRING, None, False)],
-    )  # fmt: skip
-    message(
-        "InputEntry",
-        [("key", 1, f.TYPE_STRING, None, False),
-         ("value", 2, f.TYPE_MESSAGE, ".tensorflow.TensorProto", False)],
-    )  # fmt: skip
-    message(
-        "PredictRequest",
-        [("model_spec", 1, f.TYPE_MESSAGE, ".check.ModelSpec", False),
-         ("inputs", 2, f.TYPE_MESSAGE, ".check.InputEntry", True)],
-    )  # fmt: skip
-    message(
-        "PredictLog", [("request", 1, f.TYPE_MESSAGE, ".check.PredictRequest", False)]
-    )
-    message(
-        "PredictionLog",
-        [("predict_log", 6, f.TYPE_MESSAGE, ".check.PredictLog", False)],
-    )
-    from google.protobuf import descriptor_pool
-    from tensorflow.core.framework import tensor_pb2
-
-    pool = descriptor_pool.DescriptorPool()
-    for module in (tensor_pb2,):
-        _add_with_dependencies(pool, module.DESCRIPTOR)
-    pool.Add(proto)
-    return message_factory.GetMessageClass(
-        pool.FindMessageTypeByName("check.PredictionLog")
-    )
-
-
-def _add_with_dependencies(pool, file_descriptor, seen=None):
-    seen = set() if seen is None else seen
-    if file_descriptor.name in seen:
-        return
-    seen.add(file_descriptor.name)
-    for dependency in file_descriptor.dependencies:
-        _add_with_dependencies(pool, dependency, seen)
-    proto = descriptor_pb2.FileDescriptorProto()
-    file_descriptor.CopyToProto(proto)
-    pool.Add(proto)
-
-
 def test_warmup_file_holds_a_serving_request(served):
     _, path = served
     records = list(tf.data.TFRecordDataset(os.path.join(path, WARMUP_FILE)))
     assert len(records) == 1
-    log = _prediction_log_class().FromString(records[0].numpy())
+    # Parsed with TF Serving's own protos.
+    log = prediction_log_pb2.PredictionLog.FromString(records[0].numpy())
+    assert log.WhichOneof("log_type") == "predict_log"
     request = log.predict_log.request
     assert request.model_spec.name == "m"
     assert request.model_spec.signature_name == "serving_default"
-    (entry,) = request.inputs
-    assert entry.key == "image_bytes"
-    image_bytes = tf.make_ndarray(entry.value)
+    assert list(request.inputs) == ["image_bytes"]
+    image_bytes = tf.make_ndarray(request.inputs["image_bytes"])
     image = tf.io.decode_png(image_bytes[0]).numpy()
     assert image.shape == (32, 32, 3)
 

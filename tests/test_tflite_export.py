@@ -1,15 +1,21 @@
 import os
+import warnings
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
 
 from keras_rra.export import export_saved_model
 from keras_rra.export.onnx_export import export_onnx
 from keras_rra.export.tflite_export import check_builtin_only
 from keras_rra.export.tflite_export import export_tflite
+from keras_rra.export.tflite_export import int8_float_layers
 from keras_rra.export.tflite_export import tflite_operators
 from keras_rra.models import BaselineClassifier
+from keras_rra.models import Coarse2FineClassifier
+from keras_rra.models import RRAClassifier
+from tests.helpers import tiny_synthetic
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +88,105 @@ def test_a_failed_onnx_conversion_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError, match="tf2onnx could not convert"):
         export_onnx(str(folder), str(tmp_path / "m.onnx"))
     assert sorted(os.listdir(tmp_path)) == ["not_a_saved_model"]
+
+
+def _tiny_rra():
+    return RRAClassifier(
+        num_classes=4,
+        backbone="tiny",
+        image_size=32,
+        patch_size=16,
+        timesteps=2,
+        lstm_units=8,
+        addon_channels=8,
+    )
+
+
+def test_int8_float_layers_are_the_geometry_and_the_logits():
+    rra = _tiny_rra()
+    assert int8_float_layers(rra) == [
+        f"{rra.name}/logits",
+        f"{rra.name}/patch_boxes",
+        f"{rra.name}/patch_sampler",
+    ]
+    coarse2fine = Coarse2FineClassifier(
+        num_classes=4, backbone="tiny", image_size=32, num_attention_maps=2
+    )
+    assert int8_float_layers(coarse2fine) == [
+        f"{coarse2fine.name}/logits",
+        f"{coarse2fine.name}/zoom",
+    ]
+    baseline = BaselineClassifier(num_classes=4, backbone="tiny", image_size=32)
+    assert int8_float_layers(baseline) == [f"{baseline.name}/classifier"]
+
+
+def _tensor_types(path):
+    """The type of every tensor an operator computes, except the QUANTIZE
+    operators that hand a float tensor to an integer consumer."""
+    interpreter = Interpreter(model_path=path)
+    details = interpreter.get_tensor_details()
+    types = {detail["index"]: np.dtype(detail["dtype"]).name for detail in details}
+    names = {detail["index"]: detail["name"] for detail in details}
+    return {
+        names[output]: types[output]
+        for operator in interpreter._get_ops_details()
+        if operator["op_name"] != "QUANTIZE"
+        for output in operator["outputs"]
+    }
+
+
+def _scope_types(types, model, layer):
+    prefix = f"{model.name}_1/{layer}_1/"
+    return {
+        kind
+        for name, kind in types.items()
+        if any(part.startswith(prefix) for part in name.split(";"))
+    }
+
+
+def test_int8_keeps_the_float_layers_in_float32(tmp_path):
+    model = _tiny_rra()
+    saved_model = export_saved_model(model, str(tmp_path / "rra"))
+    calibration = [images.numpy() for images, _ in tiny_synthetic().take(2)]
+    kept = export_tflite(
+        saved_model,
+        str(tmp_path / "kept.tflite"),
+        quantize="int8",
+        calibration_images=calibration,
+        float_layers=int8_float_layers(model),
+    )
+    plain = export_tflite(
+        saved_model,
+        str(tmp_path / "plain.tflite"),
+        quantize="int8",
+        calibration_images=calibration,
+    )
+    kept_types, plain_types = _tensor_types(kept), _tensor_types(plain)
+    # Quantized all through, the sampler's coordinates are int8.
+    assert "int8" in _scope_types(plain_types, model, "patch_sampler")
+    for layer in ("patch_sampler", "patch_boxes", "logits"):
+        types = _scope_types(kept_types, model, layer)
+        assert types and "int8" not in types, (layer, types)
+    # The backbones and the LSTM stay integer.
+    for layer in ("global_backbone", "local_backbone", "recursive_refinement"):
+        assert "int8" in _scope_types(kept_types, model, layer), layer
+
+
+def test_a_float_layer_that_matches_nothing_warns(saved_model, tmp_path):
+    images = np.random.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    with pytest.warns(UserWarning, match="comes from baseline/no_such_layer"):
+        export_tflite(
+            saved_model,
+            str(tmp_path / "m.tflite"),
+            quantize="int8",
+            calibration_images=[images],
+            float_layers=["baseline/no_such_layer"],
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        export_tflite(
+            saved_model,
+            str(tmp_path / "n.tflite"),
+            quantize="int8",
+            calibration_images=[images],
+        )

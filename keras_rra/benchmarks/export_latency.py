@@ -8,7 +8,10 @@ import time
 import numpy as np
 
 from keras_rra.export.export_run import export_model
+from keras_rra.export.export_run import split_arrays
 from keras_rra.export.predictors import load_predictor
+from keras_rra.training.run import load_run_config
+from keras_rra.utils.validation import check_positive_int
 
 BATCH_SIZES = (1, 8)
 
@@ -37,20 +40,46 @@ def _median_seconds(predictor, images, steps, warmup):
     return statistics.median(times)
 
 
+def _top1(predictor, images, batch_size=50):
+    return np.concatenate(
+        [
+            predictor.probabilities(images[start : start + batch_size]).argmax(-1)
+            for start in range(0, len(images), batch_size)
+        ]
+    )
+
+
 def benchmark_export(
-    model_path, steps=20, warmup=3, batch_sizes=BATCH_SIZES, calibration_dataset=None
+    model_path,
+    steps=20,
+    warmup=3,
+    batch_sizes=BATCH_SIZES,
+    calibration_dataset=None,
+    test_images=1000,
 ):
-    """Exports `model_path` to every format and times each.
+    """Exports `model_path` to every format, times each and checks its answers.
 
     Formats: the `.keras` model through Keras `predict`, the SavedModel's
     `predict_images`, TFLite float32, float16 and int8 (LiteRT), and ONNX
     (onnxruntime), all on this CPU with their default threads. Latency is
     the median of `steps` calls on random images after `warmup` calls.
+    With the run's `config.json` beside the model, each format's top-1
+    accuracy on the run's test split and its top-1 agreement with Keras are
+    measured too, on its first `test_images` images.
 
     Returns:
-        `{"rows": [{"format", "size_mb", "median_ms_batch_<B>", ...}],
-        "settings": {...}}`.
+        `{"rows": [{"format", "size_mb", "median_ms_batch_<B>", ...,
+        "top1_accuracy", "top1_agreement"}], "settings": {...}}`; the last
+        two are None without a run config.
     """
+    check_positive_int("test_images", test_images, minimum=0)
+    config = load_run_config(model_path)
+    test = None
+    if config is not None and test_images:
+        test = split_arrays(config, "test", test_images)
+    if test is not None and test[1].ndim == 2:
+        test = (test[0], test[1].argmax(-1))
+    keras_top1 = None
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         output = os.path.join(folder, "model")
@@ -81,6 +110,13 @@ def benchmark_export(
                     predictor, images.astype("float32"), steps, warmup
                 )
                 row[f"median_ms_batch_{batch}"] = round(seconds * 1000, 3)
+            row["top1_accuracy"] = row["top1_agreement"] = None
+            if test is not None:
+                top1 = _top1(predictor, test[0])
+                # The first source is Keras itself.
+                keras_top1 = top1 if keras_top1 is None else keras_top1
+                row["top1_accuracy"] = round(float(np.mean(top1 == test[1])), 4)
+                row["top1_agreement"] = round(float(np.mean(top1 == keras_top1)), 4)
             rows.append(row)
     return {
         "rows": rows,
@@ -89,6 +125,7 @@ def benchmark_export(
             "steps": steps,
             "warmup": warmup,
             "batch_sizes": list(batch_sizes),
+            "test_images": 0 if test is None else len(test[0]),
         },
     }
 
@@ -99,10 +136,20 @@ def format_report(result):
     header = "format           size MB" + "".join(
         f"  ms @ batch {batch:<3}" for batch in batches
     )
+    checked = result["settings"]["test_images"] > 0
+    if checked:
+        header += "  top-1  agrees"
     lines = [header]
     for row in result["rows"]:
+        line = f"{row['format']:<15} {row['size_mb']:8.2f}" + "".join(
+            f"  {row[f'median_ms_batch_{batch}']:14.2f}" for batch in batches
+        )
+        if checked:
+            line += f"  {row['top1_accuracy']:.4f} {row['top1_agreement']:7.2%}"
+        lines.append(line)
+    if checked:
         lines.append(
-            f"{row['format']:<15} {row['size_mb']:8.2f}"
-            + "".join(f"  {row[f'median_ms_batch_{batch}']:14.2f}" for batch in batches)
+            f"top-1 on the run's {result['settings']['test_images']} test images; "
+            "agrees: the share with Keras' top-1."
         )
     return "\n".join(lines)

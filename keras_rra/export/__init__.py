@@ -11,6 +11,7 @@ from keras_rra.export.saved_model_export import next_version
 from keras_rra.export.saved_model_export import serving_functions
 from keras_rra.export.tflite_export import QUANTIZATIONS
 from keras_rra.export.tflite_export import export_tflite
+from keras_rra.export.tflite_export import int8_float_layers
 
 __all__ = [
     "FORMATS",
@@ -22,6 +23,7 @@ __all__ = [
     "export_onnx",
     "export_saved_model",
     "export_tflite",
+    "int8_float_layers",
     "next_version",
     "serving_functions",
 ]

@@ -9,6 +9,7 @@ from keras_rra.export.saved_model_export import export_saved_model
 from keras_rra.export.saved_model_export import next_version
 from keras_rra.export.tflite_export import QUANTIZATIONS
 from keras_rra.export.tflite_export import export_tflite
+from keras_rra.export.tflite_export import int8_float_layers
 from keras_rra.training.config import TrainConfig
 from keras_rra.training.inference import class_names_of
 from keras_rra.training.inference import load_classifier
@@ -21,20 +22,28 @@ FORMATS = ("saved_model", "tflite", "onnx", "all")
 CALIBRATION_IMAGES = 200
 
 
+def split_arrays(config, split, limit=None):
+    """Up to `limit` `(images, labels)` of a split of the run's dataset, as
+    its pipeline gives them, as numpy arrays."""
+    data, _ = load_split(config, split, shuffle=False)
+    images, labels, count = [], [], 0
+    for batch_images, batch_labels in data:
+        if isinstance(batch_images, dict):
+            batch_images = batch_images["images"]
+        images.append(batch_images.numpy())
+        labels.append(batch_labels.numpy())
+        count += len(images[-1])
+        if limit is not None and count >= limit:
+            break
+    return np.concatenate(images)[:limit], np.concatenate(labels)[:limit]
+
+
 def calibration_images(config, dataset=None, limit=CALIBRATION_IMAGES):
     """Up to `limit` images of the training split of the run's dataset (or
     `dataset`), as its pipeline gives them, for int8 calibration."""
     if dataset is not None:
         config = config.replace(dataset=dataset)
-    data, _ = load_split(config, "train", shuffle=False)
-    batches, count = [], 0
-    for images, _ in data:
-        images = images["images"] if isinstance(images, dict) else images
-        batches.append(images.numpy())
-        count += len(batches[-1])
-        if count >= limit:
-            break
-    return np.concatenate(batches)[:limit]
+    return split_arrays(config, "train", limit)[0]
 
 
 def export_model(
@@ -98,6 +107,7 @@ def export_model(
             calibration,
             class_names=names,
             overwrite=overwrite,
+            float_layers=int8_float_layers(model),
         )
     if "onnx" in formats:
         written["onnx"] = export_onnx(

@@ -1,5 +1,7 @@
 """TF Serving's warm-up file, written without the tensorflow-serving-api
-package (whose releases pin one TensorFlow version).
+package (each release requires a TensorFlow at least as new as itself, and
+only two messages are needed). The tests parse these records with that
+package's `PredictionLog`.
 
 TF Serving replays `assets.extra/tf_serving_warmup_requests` (a TFRecord
 file of `PredictionLog` protos) when it loads a model, so the first real
