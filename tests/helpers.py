@@ -230,14 +230,30 @@ def assert_tflite_matches(model, inputs, atol=1e-5):
         np.testing.assert_allclose(actual[name], value, atol=atol, err_msg=name)
 
 
-def tiny_synthetic(split="train", batch_size=16):
+def tiny_rra(**overrides):
+    """An RRA classifier small enough for a test: tiny backbones, 32 px,
+    4 classes, two LSTM steps of 8 units; `overrides` change any argument."""
+    from keras_rra.models import RRAClassifier
+
+    arguments = dict(
+        num_classes=4,
+        backbone="tiny",
+        image_size=32,
+        patch_size=16,
+        timesteps=2,
+        lstm_units=8,
+        addon_channels=8,
+    )
+    arguments.update(overrides)
+    return RRAClassifier(**arguments)
+
+
+def tiny_synthetic(split="train", batch_size=16, **overrides):
     """A small seeded synthetic split: 4 classes, 32 px, 16 train and 8 test
-    images per class."""
+    images per class; `overrides` change any argument of `load`."""
     from keras_rra.data.loader import load
 
-    dataset, _ = load(
-        "synthetic",
-        split,
+    arguments = dict(
         batch_size=batch_size,
         seed=0,
         num_classes=4,
@@ -245,6 +261,8 @@ def tiny_synthetic(split="train", batch_size=16):
         test_examples_per_class=8,
         image_size=32,
     )
+    arguments.update(overrides)
+    dataset, _ = load("synthetic", split, **arguments)
     return dataset
 
 

@@ -9,7 +9,6 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_rra.data.loader import load
 from keras_rra.export import export_saved_model
 from keras_rra.export.onnx_export import export_onnx
 from keras_rra.export.predictors import load_predictor
@@ -20,6 +19,7 @@ from keras_rra.models import BaselineClassifier
 from keras_rra.models import Coarse2FineClassifier
 from keras_rra.models import RRAClassifier
 from keras_rra.training import TwoStageTraining
+from tests.helpers import tiny_synthetic
 
 # 64 px: at 32 px the synthetic parts are too small for a tiny backbone to
 # generalise (test top-1 stays near chance), and a model that predicts one
@@ -55,17 +55,13 @@ EPOCHS = 6
 
 
 def _split(split, batch_size):
-    dataset, _ = load(
-        "synthetic",
+    return tiny_synthetic(
         split,
-        batch_size=batch_size,
-        seed=0,
-        num_classes=4,
+        batch_size,
         examples_per_class=300,
         test_examples_per_class=50,
         image_size=SIZE,
     )
-    return dataset
 
 
 def _trained(kind):

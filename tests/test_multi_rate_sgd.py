@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from keras_rra.models.baseline_classifier import BaselineClassifier
-from keras_rra.models.rra_classifier import RRAClassifier
 from keras_rra.training.multi_rate_sgd import MultiRateSGD
+from tests.helpers import tiny_rra
 
 
 def _step(optimizer, values, gradients):
@@ -55,14 +55,7 @@ def test_config_round_trip_and_errors():
 
 
 def test_global_stream_variables_of_the_models():
-    rra = RRAClassifier(
-        num_classes=3,
-        backbone="tiny",
-        image_size=32,
-        patch_size=16,
-        lstm_units=8,
-        addon_channels=8,
-    )
+    rra = tiny_rra()
     global_ids = {id(v) for v in rra.global_stream_variables()}
     local_ids = {
         id(v)

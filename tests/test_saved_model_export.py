@@ -11,7 +11,7 @@ from keras_rra.export import export_saved_model
 from keras_rra.export import next_version
 from keras_rra.export.serving_warmup import WARMUP_FILE
 from keras_rra.models import BaselineClassifier
-from keras_rra.models import RRAClassifier
+from tests.helpers import tiny_rra
 
 NAMES = ["a", "b", "c"]
 
@@ -146,17 +146,7 @@ def test_bad_versions(model, tmp_path, version):
 
 
 def test_a_model_with_a_boxes_input_is_refused(tmp_path):
-    model = RRAClassifier(
-        num_classes=3,
-        backbone="tiny",
-        image_size=32,
-        patch_size=16,
-        timesteps=2,
-        lstm_units=8,
-        addon_channels=8,
-        patch="boxes",
-        num_boxes=2,
-    )
+    model = tiny_rra(patch="boxes", num_boxes=2)
     with pytest.raises(ValueError, match="served from images alone"):
         export_saved_model(model, str(tmp_path / "m"))
 

@@ -14,7 +14,7 @@ from keras_rra.export.tflite_export import int8_float_layers
 from keras_rra.export.tflite_export import tflite_operators
 from keras_rra.models import BaselineClassifier
 from keras_rra.models import Coarse2FineClassifier
-from keras_rra.models import RRAClassifier
+from tests.helpers import tiny_rra
 from tests.helpers import tiny_synthetic
 
 
@@ -90,20 +90,8 @@ def test_a_failed_onnx_conversion_leaves_no_file(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["not_a_saved_model"]
 
 
-def _tiny_rra():
-    return RRAClassifier(
-        num_classes=4,
-        backbone="tiny",
-        image_size=32,
-        patch_size=16,
-        timesteps=2,
-        lstm_units=8,
-        addon_channels=8,
-    )
-
-
 def test_int8_float_layers_are_the_geometry_and_the_logits():
-    rra = _tiny_rra()
+    rra = tiny_rra()
     assert int8_float_layers(rra) == [
         f"{rra.name}/logits",
         f"{rra.name}/patch_boxes",
@@ -145,7 +133,7 @@ def _scope_types(types, model, layer):
 
 
 def test_int8_keeps_the_float_layers_in_float32(tmp_path):
-    model = _tiny_rra()
+    model = tiny_rra()
     saved_model = export_saved_model(model, str(tmp_path / "rra"))
     calibration = [images.numpy() for images, _ in tiny_synthetic().take(2)]
     kept = export_tflite(

@@ -7,11 +7,11 @@ import pytest
 import tensorflow as tf
 
 from keras_rra.models.baseline_classifier import BaselineClassifier
-from keras_rra.models.rra_classifier import RRAClassifier
 from keras_rra.training.seed import set_seed
 from keras_rra.training.trainer import NonFiniteLossError
 from keras_rra.training.trainer import Trainer
 from tests.helpers import CrashAfter
+from tests.helpers import tiny_rra
 from tests.helpers import tiny_synthetic
 
 
@@ -20,16 +20,7 @@ def _data(split="train", batch_size=16):
 
 
 def _rra():
-    return RRAClassifier(
-        num_classes=4,
-        backbone="tiny",
-        image_size=32,
-        patch_size=16,
-        timesteps=2,
-        lstm_units=8,
-        addon_channels=8,
-        seed=0,
-    )
+    return tiny_rra(seed=0)
 
 
 def _weights(model):
