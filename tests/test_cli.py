@@ -546,6 +546,14 @@ def test_export_all_formats_from_a_run(quick_run, tmp_path, capsys):
     [
         (["--format", "pdf"], "Unknown `format`='pdf'"),
         (["--quantize", "int4"], "Unknown `quantize`='int4'"),
+        (
+            ["--format", "onnx", "--quantize", "int8"],
+            "quantize='int8' applies to TFLite models; format 'onnx' writes none",
+        ),
+        (
+            ["--format", "tflite", "--calibration-dataset", "synthetic"],
+            "calibrates int8 models only; quantize='none'",
+        ),
     ],
 )
 def test_export_bad_flags(quick_run, tmp_path, extra, message, capsys):

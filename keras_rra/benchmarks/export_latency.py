@@ -96,7 +96,9 @@ def benchmark_export(
                 "tflite",
                 version=version,
                 quantize=quantize,
-                calibration_dataset=calibration_dataset,
+                calibration_dataset=(
+                    calibration_dataset if quantize == "int8" else None
+                ),
             )
             sources.append((f"tflite {quantize}", quantized["tflite"]))
         sources.append(("onnx", written["onnx"]))

@@ -66,6 +66,15 @@ def export_model(
     """
     check_choice("format", export_format, FORMATS)
     check_choice("quantize", quantize, QUANTIZATIONS)
+    if quantize != "none" and export_format not in ("tflite", "all"):
+        raise ValueError(
+            f"quantize={quantize!r} applies to TFLite models; format "
+            f"{export_format!r} writes none."
+        )
+    if calibration_dataset is not None and quantize != "int8":
+        raise ValueError(
+            f"A calibration dataset calibrates int8 models only; quantize={quantize!r}."
+        )
     model = load_classifier(model_path)
     config = load_run_config(model_path)
     names = class_names_of(model, model_path)
