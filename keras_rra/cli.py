@@ -375,6 +375,13 @@ def _predict(args):
     return 1 if failed else 0
 
 
+def _print_report(text, result):
+    """A benchmark's table for people, then its JSON line for programs."""
+    print(text)
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
 def _benchmark(args):
     if args.steps < 1 or args.warmup < 1:
         raise ValueError(
@@ -393,16 +400,12 @@ def _benchmark(args):
             calibration_dataset=args.calibration_dataset,
             test_images=args.test_images,
         )
-        print(format_report(result))
-        print(json.dumps(result, sort_keys=True))
-        return 0
+        return _print_report(format_report(result), result)
     from keras_rra.benchmarks.data_pipeline import benchmark_data
     from keras_rra.benchmarks.data_pipeline import format_report
 
     result = benchmark_data(_config_from(args), steps=args.steps, warmup=args.warmup)
-    print(format_report(result))
-    print(json.dumps(result, sort_keys=True))
-    return 0
+    return _print_report(format_report(result), result)
 
 
 def _benchmark_train(args):
@@ -447,9 +450,7 @@ def _benchmark_train(args):
         steps=args.steps,
         warmup=args.warmup,
     )
-    print(format_report(result))
-    print(json.dumps(result, sort_keys=True))
-    return 0
+    return _print_report(format_report(result), result)
 
 
 def main(argv=None):

@@ -61,49 +61,46 @@ def load_split(config, split, shuffle=None):
     )
 
 
-def _zoom_limit(config):
+def _zoom_settings(config):
+    """The settings of a model's learned zoom (Coarse2Fine, RRA saliency)."""
+    settings = {
+        "decoder_filters": config.decoder_filters,
+        "min_zoom_extent": config.min_zoom_extent,
+        "area_weight": config.area_weight,
+    }
     # None leaves each model its own default.
-    if config.max_zoom_extent is None:
-        return {}
-    return {"max_zoom_extent": config.max_zoom_extent}
+    if config.max_zoom_extent is not None:
+        settings["max_zoom_extent"] = config.max_zoom_extent
+    return settings
 
 
 def build_model(config, class_names):
     """The classifier described by `config`, not yet compiled."""
+    common = {
+        "num_classes": len(class_names),
+        "backbone": config.backbone,
+        "image_size": config.image_size,
+        "weights": config.weights,
+        "dropout": config.dropout,
+        "class_names": class_names,
+    }
     if config.model == "baseline":
-        return BaselineClassifier(
-            num_classes=len(class_names),
-            backbone=config.backbone,
-            image_size=config.image_size,
-            weights=config.weights,
-            dropout=config.dropout,
-            class_names=class_names,
-        )
+        return BaselineClassifier(**common)
     if config.model == "coarse2fine":
         return Coarse2FineClassifier(
-            num_classes=len(class_names),
-            backbone=config.backbone,
-            image_size=config.image_size,
-            weights=config.weights,
+            **common,
+            **_zoom_settings(config),
             num_attention_maps=config.attention_maps,
             orthogonal_attention=config.orthogonal_attention,
             signed_sqrt=config.signed_sqrt,
             l2_normalize=config.l2_normalize,
-            decoder_filters=config.decoder_filters,
             fine_input=config.fine_input,
-            min_zoom_extent=config.min_zoom_extent,
-            **_zoom_limit(config),
-            area_weight=config.area_weight,
-            dropout=config.dropout,
-            class_names=class_names,
         )
     return RRAClassifier(
-        num_classes=len(class_names),
-        backbone=config.backbone,
-        image_size=config.image_size,
+        **common,
+        **_zoom_settings(config),
         patch_size=config.patch_size,
         input_size=config.input_size,
-        weights=config.weights,
         timesteps=config.timesteps,
         lstm_units=config.lstm_units,
         lstm_layers=config.lstm_layers,
@@ -113,13 +110,7 @@ def build_model(config, class_names):
         center_fraction=config.center_fraction,
         num_boxes=config.num_boxes if config.patch == "boxes" else None,
         eval_boxes=config.eval_boxes,
-        decoder_filters=config.decoder_filters,
-        min_zoom_extent=config.min_zoom_extent,
-        **_zoom_limit(config),
-        area_weight=config.area_weight,
-        dropout=config.dropout,
         seed=config.seed,
-        class_names=class_names,
     )
 
 
