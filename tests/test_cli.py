@@ -412,18 +412,21 @@ def test_benchmark_train_bad_flags(capsys):
     assert "--models: unknown 'vgg'" in capsys.readouterr().err
 
 
-def test_evaluate_reports_the_localization_of_the_centre_patch(quick_run, capsys):
+def test_evaluate_reports_the_localization_of_the_navigator(quick_run, capsys):
+    import keras
+
     from keras_rra.data import synthetic
     from keras_rra.training.localization import localization_scores
 
-    assert (
-        main(["evaluate", "--model-path", os.path.join(quick_run, "model.keras")]) == 0
-    )
+    path = os.path.join(quick_run, "model.keras")
+    assert main(["evaluate", "--model-path", path]) == 0
     reported = _json_lines(capsys.readouterr().out)[-1]["localization"]
-    # The centre patch is the same box for every image: score it directly.
-    parts = synthetic.generate("test", 4, 32, 6, seed=0)["part_boxes"]
-    centre = np.tile([[0.25, 0.25, 0.75, 0.75]], (len(parts), 1))
-    expected = localization_scores(centre, parts)
+    # Score the navigator's best boxes directly.
+    data = synthetic.generate("test", 4, 32, 6, seed=0)
+    model = keras.saving.load_model(path)
+    boxes = model.predict(data["images"].astype("float32"), verbose=0)["patch_boxes"]
+    expected = localization_scores(boxes[:, 0], data["part_boxes"])
+    assert expected["mean_box_area"] == pytest.approx(0.0625)
     assert reported == pytest.approx(expected, abs=1e-6)
     with open(os.path.join(quick_run, "metrics.json")) as file:
         assert json.load(file)["test_localization"] == pytest.approx(expected, abs=1e-6)
@@ -434,6 +437,7 @@ C2F_QUICK = [
     "--stage1-epochs", "1",
     "--stage2-epochs", "1",
     "--attention-maps", "4",
+    "--fine-input", "zoom",
     "--decoder-filters", "8",
     "--area-weight", "0.1",
     "--examples-per-class", "6",
@@ -441,6 +445,31 @@ C2F_QUICK = [
     "--image-size", "32",
     "--quiet",
 ]  # fmt: skip
+
+
+def test_train_coarse2fine_with_its_navigator(tmp_path):
+    run_dir = str(tmp_path / "c2f-navigator")
+    flags = [flag for flag in C2F_QUICK if flag not in ("--fine-input", "zoom")]
+    flags += ["--input-size", "64"]
+    assert main(["train", *flags, "--output", run_dir]) == 0
+    with open(os.path.join(run_dir, "history.csv")) as file:
+        rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(file)]
+    # The navigator and its teacher learn in both stages.
+    first, second = rows
+    assert first["loss"] == pytest.approx(
+        first["coarse_logits_loss"] + first["teacher_loss"] + first["ranking_loss"],
+        rel=1e-4,
+    )
+    assert second["loss"] == pytest.approx(
+        second["coarse_logits_loss"]
+        + second["fine_logits_loss"]
+        + second["teacher_loss"]
+        + second["ranking_loss"],
+        rel=1e-4,
+    )
+    with open(os.path.join(run_dir, "metrics.json")) as file:
+        localization = json.load(file)["test_localization"]
+    assert localization["mean_box_area"] == pytest.approx(0.25)
 
 
 def test_train_coarse2fine_in_two_stages(tmp_path, capsys):

@@ -21,7 +21,10 @@ SMALL = {
     "image_size": 32,
     "num_attention_maps": 4,
     "decoder_filters": 8,
+    "fine_input": "zoom",
 }
+# The default fine input: a navigator's boxes, cut from a 64-px input.
+NAVIGATOR = dict(SMALL, fine_input="navigator", input_size=64)
 NO_COARSE = "no stage-1"
 
 
@@ -288,7 +291,7 @@ def test_zoom_box_is_inside_the_image():
 
 @pytest.mark.parametrize("fine_input, stage", [("zoom", 1), ("mask", 2)])
 def test_converts_to_tflite_with_builtin_ops_only(fine_input, stage):
-    model = Coarse2FineClassifier(**SMALL, fine_input=fine_input, stage=stage)
+    model = Coarse2FineClassifier(**dict(SMALL, fine_input=fine_input), stage=stage)
     assert_tflite_matches(model, _images(2))
 
 
@@ -305,3 +308,78 @@ def test_mixed_bfloat16_trains_both_stages_with_float32_outputs():
     outputs = trainer.model(_images())
     for name in ("logits", "coarse_logits", "fine_logits", "saliency", "zoom_box"):
         assert keras.backend.standardize_dtype(outputs[name].dtype) == "float32", name
+
+
+def _navigator_shapes(batch=4):
+    shapes = {k: v for k, v in _shapes(batch).items() if k != "saliency"}
+    shapes.update(
+        part_boxes=(batch, 2, 4),
+        part_scores=(batch, 2),
+        navigator_scores=(batch, 4, 4, 1),
+    )
+    return shapes
+
+
+def test_model_contract_navigator():
+    run_model_test(
+        Coarse2FineClassifier,
+        NAVIGATOR,
+        _images(size=64),
+        _labels(),
+        _navigator_shapes(),
+    )
+
+
+def test_navigator_is_the_default_fine_input():
+    arguments = {k: v for k, v in NAVIGATOR.items() if k != "fine_input"}
+    model = Coarse2FineClassifier(**arguments)
+    assert model.fine_input == "navigator"
+    assert model.anchor_sizes == (0.5,)
+
+
+def test_navigator_fine_view_is_the_mean_over_its_boxes():
+    model = Coarse2FineClassifier(**NAVIGATOR, stage=2)
+    images = _images(size=64)
+    out = model(images)
+    boxes = np.asarray(out["part_boxes"])
+    np.testing.assert_allclose(out["zoom_box"], boxes[:, 0])
+    np.testing.assert_allclose(boxes[..., 2:] - boxes[..., :2], 0.5, atol=1e-6)
+    sampler = model.get_layer("patch_sampler")
+    per_box = []
+    for k in range(2):
+        view = sampler(images, boxes[:, k])
+        sub = keras.Model(
+            model.get_layer("backbone").input, model.get_layer("backbone").output
+        )
+        features = sub(view)
+        maps = model.get_layer("attention_maps")(features)
+        pooled = model.get_layer("attention_pooling")(features, maps)
+        per_box.append(np.asarray(model.get_layer("classifier")(pooled)))
+    np.testing.assert_allclose(out["fine_logits"], np.mean(per_box, 0), atol=1e-4)
+
+
+def test_navigator_learns_in_both_stages():
+    model = Coarse2FineClassifier(**NAVIGATOR)
+    assert model.extra_loss_terms == {"teacher": 1.0, "ranking": 1.0}
+    model.compile()
+    images, labels = _images(size=64), _labels()
+    navigator = _values(model.get_layer("navigator"))
+    history = model.fit(images, labels, epochs=1, verbose=0)
+    assert np.isfinite(history.history["ranking_loss"][0])
+    assert not _same(navigator, _values(model.get_layer("navigator")))
+    model.set_stage(2)
+    assert model.extra_loss_terms == {"teacher": 1.0, "ranking": 1.0}
+    history = model.fit(images, labels, epochs=1, verbose=0)
+    assert np.isfinite(history.history["teacher_loss"][0])
+    metrics = model.evaluate(images, labels, verbose=0, return_dict=True)
+    assert np.isfinite(metrics["ranking_loss"])
+
+
+def test_navigator_converts_to_tflite_with_builtin_ops_only():
+    model = Coarse2FineClassifier(**NAVIGATOR, stage=2)
+    assert_tflite_matches(model, _images(2, size=64))
+
+
+def test_mask_needs_the_input_at_the_model_size():
+    with pytest.raises(ValueError, match="fine_input='mask'.*input_size"):
+        Coarse2FineClassifier(**dict(SMALL, fine_input="mask", input_size=64))

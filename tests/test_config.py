@@ -15,6 +15,24 @@ def test_defaults_are_the_quick_cpu_run():
     )
 
 
+def test_the_default_patch_is_the_navigator():
+    config = TrainConfig()
+    assert (config.patch, config.fine_input, config.global_loss) == (
+        "navigator",
+        "navigator",
+        "joint",
+    )
+
+
+def test_hard_preset_reads_the_input_at_twice_the_global_view():
+    config = TrainConfig(dataset="synthetic:hard", image_size=32)
+    config.validate()
+    assert config.input_size == 64
+    given = TrainConfig(dataset="synthetic:hard", input_size=96)
+    given.validate()
+    assert given.input_size == 96
+
+
 def test_from_json_and_yaml_files(tmp_path):
     json_path = tmp_path / "run.json"
     json_path.write_text(json.dumps({"epochs": 3, "image-size": 48}))
@@ -84,6 +102,14 @@ def test_unknown_keys_and_bad_files(tmp_path):
         ({"max_zoom_extent": 1.5}, "max_zoom_extent"),
         ({"orthogonal_attention": "yes"}, "orthogonal_attention"),
         ({"patch": "random"}, "patch"),
+        ({"global_loss": "sum"}, "global_loss"),
+        ({"anchor_sizes": []}, "anchor_sizes"),
+        ({"anchor_sizes": [0.25, 1.5]}, "anchor_sizes"),
+        ({"num_parts": 0}, "num_parts"),
+        ({"num_parts": 1.5}, "num_parts"),
+        ({"ranking_weight": -1}, "ranking_weight"),
+        ({"exploration": -0.5}, "exploration"),
+        ({"dataset": "synthetic:medium"}, "Unknown synthetic preset 'medium'"),
     ],
 )
 def test_bad_settings_are_named(changes, match):

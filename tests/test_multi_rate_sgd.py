@@ -63,6 +63,14 @@ def test_global_stream_variables_of_the_models():
         for v in rra.get_layer(name).trainable_variables
     }
     assert global_ids and not global_ids & local_ids
-    assert len(global_ids) + len(local_ids) + 2 == len(rra.trainable_variables)
+    # The rest: temporal attention (2), the navigator (4) and its teacher (2),
+    # new layers that learn at the base rate.
+    others = {
+        id(v)
+        for layer in ("temporal_attention", "navigator")
+        for v in rra.get_layer(layer).trainable_variables
+    } | {id(v) for v in rra.part_teacher.trainable_variables}
+    assert len(others) == 8 and not others & (global_ids | local_ids)
+    assert len(global_ids | local_ids | others) == len(rra.trainable_variables)
     baseline = BaselineClassifier(num_classes=3, backbone="tiny", image_size=32)
     assert len(baseline.global_stream_variables()) == len(baseline.trainable_variables)

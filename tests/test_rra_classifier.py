@@ -16,7 +16,10 @@ SMALL = {
     "timesteps": 3,
     "lstm_units": 8,
     "addon_channels": 16,
+    "patch": "center",
 }
+# The default where-to-look source.
+NAVIGATOR = dict(SMALL, patch="navigator", input_size=64, num_parts=2)
 
 
 def _images(batch=4, size=32):
@@ -83,8 +86,19 @@ def test_local_logits_are_the_attention_weighted_timestep_logits():
     np.testing.assert_allclose(mixed, out["local_logits"], atol=1e-5)
 
 
-def test_loss_is_ce_global_plus_lambda_ce_local():
+def test_joint_loss_is_ce_of_the_sum_plus_lambda_ce_local():
     model = RRAClassifier(**SMALL, local_weight=0.5)
+    model.compile()
+    images, labels = _images(), np.array([0, 1, 2, 3])
+    out = model(images)
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    expected = ce(labels, out["logits"]) + 0.5 * ce(labels, out["local_logits"])
+    loss = model.compute_loss(x=images, y=labels, y_pred=out)
+    np.testing.assert_allclose(loss, expected, atol=1e-5)
+
+
+def test_separate_loss_is_ce_global_plus_lambda_ce_local():
+    model = RRAClassifier(**SMALL, local_weight=0.5, global_loss="separate")
     model.compile()
     images, labels = _images(), np.array([0, 1, 2, 3])
     out = model(images)
@@ -117,7 +131,7 @@ def test_mean_over_boxes_averages_each_boxs_local_logits():
 
 
 def test_training_draws_a_candidate_box_and_inference_takes_the_first():
-    model = RRAClassifier(**SMALL, patch="boxes", num_boxes=3, seed=0)
+    model = RRAClassifier(**dict(SMALL, patch="boxes"), num_boxes=3, seed=0)
     images, boxes = _images(), _boxes(k=3)
     chosen = np.asarray(
         model({"images": images, "boxes": boxes}, training=True)["patch_boxes"]
@@ -171,6 +185,11 @@ def test_vgg_local_stream_drops_the_last_max_pool():
         ({"eval_boxes": "max"}, "eval_boxes.*'max'"),
         ({"class_names": ["a", "b"]}, "2 names but num_classes=4"),
         ({"center_fraction": 0.0}, "center_fraction"),
+        ({"global_loss": "sum"}, "global_loss.*'sum'"),
+        ({"patch": "navigator", "num_parts": 0}, "num_parts.*0"),
+        ({"patch": "navigator", "num_parts": 17}, "num_parts=17 is more than the 16"),
+        ({"patch": "navigator", "anchor_sizes": [0.3, 2.0]}, "anchor_sizes"),
+        ({"patch": "navigator", "ranking_weight": -1}, "ranking_weight"),
     ],
 )
 def test_bad_arguments_are_named(changes, match):
@@ -217,7 +236,7 @@ def test_model_contract_activation_patch():
 
 
 def test_saliency_patch_is_the_zoom_into_the_saliency_box():
-    model = RRAClassifier(**SMALL, patch="saliency", decoder_filters=8)
+    model = RRAClassifier(**dict(SMALL, patch="saliency"), decoder_filters=8)
     out = model(_images())
     boxes = np.asarray(out["patch_boxes"])[:, 0]
     expected = model.get_layer("zoom").saliency_boxes(out["saliency"], (32, 32))
@@ -227,7 +246,7 @@ def test_saliency_patch_is_the_zoom_into_the_saliency_box():
 def test_local_loss_trains_the_saliency_decoder_end_to_end():
     import tensorflow as tf
 
-    model = RRAClassifier(**SMALL, patch="saliency", decoder_filters=8)
+    model = RRAClassifier(**dict(SMALL, patch="saliency"), decoder_filters=8)
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     decoder = model.get_layer("inverse_mapping").trainable_variables
     with tf.GradientTape() as tape:
@@ -241,7 +260,7 @@ def test_local_loss_trains_the_saliency_decoder_end_to_end():
 
 
 def test_activation_patch_is_centred_on_the_top_class_peak():
-    model = RRAClassifier(**SMALL, patch="activation", center_fraction=0.5)
+    model = RRAClassifier(**dict(SMALL, patch="activation"), center_fraction=0.5)
     images = _images()
     out = model(images)
     sub = keras.Model(model.input, model.get_layer("addon_conv1").output)
@@ -260,5 +279,139 @@ def test_activation_patch_is_centred_on_the_top_class_peak():
 
 @pytest.mark.parametrize("patch", ["saliency", "activation"])
 def test_image_only_patches_convert_to_tflite_with_builtin_ops_only(patch):
-    model = RRAClassifier(**SMALL, patch=patch, decoder_filters=8)
+    model = RRAClassifier(**dict(SMALL, patch=patch), decoder_filters=8)
     assert_tflite_matches(model, _images(2))
+
+
+def test_model_contract_navigator_patch():
+    expected = dict(
+        _shapes(4, k=2),
+        part_scores=(4, 2),
+        navigator_scores=(4, 4, 4, 1),
+    )
+    model = run_model_test(
+        RRAClassifier, NAVIGATOR, _images(size=64), np.arange(4) % 4, expected
+    )
+    assert model.extra_loss_terms == {"teacher": 1.0, "ranking": 1.0}
+
+
+def test_navigator_is_the_default_patch_source():
+    arguments = {k: v for k, v in NAVIGATOR.items() if k not in ("patch", "num_parts")}
+    model = RRAClassifier(**arguments)
+    assert (model.patch, model.num_parts) == ("navigator", 1)
+
+
+def test_navigator_patches_are_its_best_boxes_cut_at_full_resolution():
+    model = RRAClassifier(**NAVIGATOR)
+    images = _images(size=64)
+    out = model(images)
+    # Anchors of side 0.25 of a 64-px input: 16 px, sampled at 16 px.
+    boxes = np.asarray(out["patch_boxes"])
+    np.testing.assert_allclose(boxes[..., 2:] - boxes[..., :2], 0.25, atol=1e-6)
+    scores = np.asarray(out["navigator_scores"]).reshape(4, -1)
+    chosen = np.asarray(out["part_scores"])
+    np.testing.assert_allclose(chosen[:, 0], scores.max(axis=1), atol=1e-6)
+    assert np.all(chosen[:, 0] >= chosen[:, 1])
+
+
+def test_navigator_losses_train_navigator_and_teacher():
+    import tensorflow as tf
+
+    model = RRAClassifier(**NAVIGATOR)
+    model.compile()
+    images, labels = _images(size=64), np.arange(4) % 4
+    navigator = model.get_layer("navigator").trainable_variables
+    teacher = model.part_teacher.trainable_variables
+    with tf.GradientTape() as tape:
+        out = model(images, training=True)
+        terms = model.extra_losses(images, labels, out)
+    gradients = tape.gradient(
+        [terms["ranking"], terms["teacher"]], [v.value for v in navigator + teacher]
+    )
+    for variable, gradient in zip(navigator + teacher, gradients, strict=True):
+        assert gradient is not None, variable.path
+        assert np.isfinite(np.asarray(gradient)).all(), variable.path
+        # The score layer starts at zero (a flat map), so only it and the
+        # teacher move in the first step; the hidden layer follows.
+        if "hidden" not in variable.path:
+            assert np.abs(np.asarray(gradient)).max() > 0, variable.path
+    history = model.fit(images, labels, epochs=1, verbose=0)
+    assert np.isfinite(history.history["ranking_loss"][0])
+    assert np.isfinite(history.history["teacher_loss"][0])
+    # Evaluation reports them and leaves the backbone's statistics alone.
+    statistics = [w.numpy() for w in model.local_backbone.non_trainable_weights]
+    metrics = model.evaluate(images, labels, verbose=0, return_dict=True)
+    assert np.isfinite(metrics["ranking_loss"]) and np.isfinite(metrics["teacher_loss"])
+    for before, after in zip(
+        statistics, model.local_backbone.non_trainable_weights, strict=True
+    ):
+        np.testing.assert_array_equal(before, after.numpy())
+
+
+def test_navigator_teacher_is_saved_with_the_model(tmp_path):
+    model = RRAClassifier(**NAVIGATOR)
+    model.compile()
+    model.fit(_images(size=64), np.arange(4) % 4, epochs=1, verbose=0)
+    path = tmp_path / "navigator.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(
+        restored.part_teacher.kernel.numpy(), model.part_teacher.kernel.numpy()
+    )
+
+
+def test_navigator_needs_a_local_backbone_of_any_size():
+    fixed = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3)])
+    with pytest.raises(ValueError, match="must accept any image size"):
+        RRAClassifier(**dict(NAVIGATOR, local_backbone=fixed))
+
+
+def test_navigator_model_converts_to_tflite_with_builtin_ops_only():
+    model = RRAClassifier(**NAVIGATOR)
+    assert_tflite_matches(model, _images(2, size=64))
+
+
+def test_learned_boxes_move_with_the_part():
+    """On a small hard preset, the navigator's best box follows the part.
+
+    Measured with these settings (seeds 0, 1, 2): correlation of box and
+    part centres 0.82-0.92 per axis, part centre in the box 0.88-0.97
+    (an untrained navigator: one fixed box, no correlation)."""
+    from keras_rra.data import synthetic
+    from keras_rra.training.seed import set_seed
+
+    set_seed(0)
+    train = synthetic.generate("train", 4, 64, 128, 32, seed=0, preset="hard")
+    test = synthetic.generate("test", 4, 64, 128, 32, seed=0, preset="hard")
+    model = RRAClassifier(
+        num_classes=4,
+        backbone="tiny",
+        image_size=32,
+        input_size=64,
+        patch_size=24,
+        anchor_sizes=[0.375],
+        num_parts=1,
+        timesteps=2,
+        lstm_units=16,
+        addon_channels=32,
+        seed=0,
+    )
+    model.compile()
+    model.fit(
+        train["images"].astype("float32"),
+        train["labels"],
+        batch_size=16,
+        epochs=12,
+        verbose=0,
+    )
+    boxes = model.predict(test["images"].astype("float32"), verbose=0)["patch_boxes"]
+    box_centres = (boxes[:, 0, :2] + boxes[:, 0, 2:]) / 2
+    parts = test["part_boxes"]
+    part_centres = (parts[:, :2] + parts[:, 2:]) / 2
+    for axis in range(2):
+        correlation = np.corrcoef(box_centres[:, axis], part_centres[:, axis])[0, 1]
+        assert correlation > 0.6, (axis, correlation)
+    inside = np.all(
+        (boxes[:, 0, :2] <= part_centres) & (part_centres <= boxes[:, 0, 2:]), axis=1
+    )
+    assert inside.mean() > 0.7

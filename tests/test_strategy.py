@@ -161,7 +161,7 @@ def test_two_workers_train_in_sync(tmp_path):
     assert first["losses"][-1] < first["losses"][0]
 
 
-@pytest.mark.parametrize("model", ["rra", "coarse2fine"])
+@pytest.mark.parametrize("model", ["rra", "coarse2fine", "navigator"])
 def test_mirrored_two_devices_equal_one_device(tmp_path, model):
     output = tmp_path / "mirrored.npz"
     codes, outputs = _run_processes(
@@ -171,10 +171,13 @@ def test_mirrored_two_devices_equal_one_device(tmp_path, model):
     assert codes == [0], outputs[0][1][-2000:]
     result = np.load(output)
     assert int(result["replicas"]) == 2
+    # The navigator's box choice is discrete: a rounding difference between
+    # one device and two can pick another box once scores nearly tie.
+    rtol, atol = (2e-2, 2e-2) if model == "navigator" else (1e-4, 2e-3)
     np.testing.assert_allclose(
-        result["mirrored_losses"], result["single_losses"], rtol=1e-4
+        result["mirrored_losses"], result["single_losses"], rtol=rtol
     )
-    np.testing.assert_allclose(result["mirrored"], result["single"], atol=2e-3)
+    np.testing.assert_allclose(result["mirrored"], result["single"], atol=atol)
     assert "batch_size=15" in str(result["odd_batch_error"])
     # model.fit inside a MirroredStrategy scope trains too.
     assert np.all(np.isfinite(result["fit_losses"]))

@@ -92,3 +92,62 @@ def test_candidate_boxes_start_with_the_part_in_context():
     centres = (data["part_boxes"][:, :2] + data["part_boxes"][:, 2:]) / 2
     first = boxes[:, 0]
     assert ((first[:, :2] <= centres) & (centres <= first[:, 2:])).all()
+
+
+def _hard(split="train", **kwargs):
+    options = {
+        "num_classes": 12,
+        "image_size": 128,
+        "examples_per_class": 4,
+        "seed": 1,
+        "preset": "hard",
+    }
+    options.update(kwargs)
+    return synthetic.generate(split, **options)
+
+
+def test_hard_preset_has_twelve_distinct_classes():
+    names = synthetic.class_names(12, preset="hard")
+    assert len(set(names)) == 12
+    with pytest.raises(ValueError, match="between 2 and 12 classes"):
+        synthetic.class_names(13, preset="hard")
+    with pytest.raises(ValueError, match="Unknown synthetic preset 'medium'"):
+        synthetic.generate(preset="medium")
+    with pytest.raises(ValueError, match="at least 64 pixels"):
+        synthetic.generate(image_size=48, preset="hard")
+
+
+def test_hard_part_is_readable_at_full_size_only():
+    import keras
+
+    data = _hard()
+    images, boxes = data["images"].astype("float32"), data["part_boxes"]
+    half = np.asarray(keras.layers.Resizing(64, 64)(images))
+    crops, half_crops = [], []
+    for image, small, box in zip(images, half, boxes, strict=True):
+        y1, x1, y2, x2 = (box * 128).round().astype(int)
+        # Inside the black frame: the texture.
+        crops.append(image[y1 + 2 : y2 - 2, x1 + 2 : x2 - 2])
+        half_crops.append(
+            small[(y1 + 2) // 2 : (y2 - 2) // 2, (x1 + 2) // 2 : (x2 - 2) // 2]
+        )
+    crops, half_crops = np.stack(crops), np.stack(half_crops)
+    # At full size every class is a different texture...
+    by_class = {}
+    for crop, label in zip(crops, data["labels"], strict=True):
+        by_class.setdefault(int(label), crop)
+    textures = [crop.tobytes() for crop in by_class.values()]
+    assert len(set(textures)) == 12
+    # ...of strong contrast; at half size all of them are the same grey.
+    assert crops.std(axis=(1, 2, 3)).min() > 60
+    np.testing.assert_allclose(half_crops, 127.5, atol=0.6)
+
+
+def test_hard_part_is_a_fixed_size_square_whose_place_varies():
+    data = _hard(examples_per_class=20, num_classes=2)
+    boxes = data["part_boxes"]
+    assert ((boxes >= 0) & (boxes <= 1)).all()
+    sides = boxes[:, 2:] - boxes[:, :2]
+    np.testing.assert_allclose(sides, 12 / 128)
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    assert centres.std(axis=0).min() > 0.1

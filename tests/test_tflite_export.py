@@ -94,16 +94,31 @@ def test_int8_float_layers_are_the_geometry_and_the_logits():
     rra = tiny_rra()
     assert int8_float_layers(rra) == [
         f"{rra.name}/logits",
-        f"{rra.name}/patch_boxes",
+        f"{rra.name}/navigator",
         f"{rra.name}/patch_sampler",
+    ]
+    centre = tiny_rra(patch="center")
+    assert int8_float_layers(centre) == [
+        f"{centre.name}/logits",
+        f"{centre.name}/patch_boxes",
+        f"{centre.name}/patch_sampler",
     ]
     coarse2fine = Coarse2FineClassifier(
         num_classes=4, backbone="tiny", image_size=32, num_attention_maps=2
     )
     assert int8_float_layers(coarse2fine) == [
         f"{coarse2fine.name}/logits",
-        f"{coarse2fine.name}/zoom",
+        f"{coarse2fine.name}/navigator",
+        f"{coarse2fine.name}/patch_sampler",
     ]
+    zoom = Coarse2FineClassifier(
+        num_classes=4,
+        backbone="tiny",
+        image_size=32,
+        num_attention_maps=2,
+        fine_input="zoom",
+    )
+    assert int8_float_layers(zoom) == [f"{zoom.name}/logits", f"{zoom.name}/zoom"]
     baseline = BaselineClassifier(num_classes=4, backbone="tiny", image_size=32)
     assert int8_float_layers(baseline) == [f"{baseline.name}/classifier"]
 
@@ -152,7 +167,7 @@ def test_int8_keeps_the_float_layers_in_float32(tmp_path):
     kept_types, plain_types = _tensor_types(kept), _tensor_types(plain)
     # Quantized all through, the sampler's coordinates are int8.
     assert "int8" in _scope_types(plain_types, model, "patch_sampler")
-    for layer in ("patch_sampler", "patch_boxes", "logits"):
+    for layer in ("patch_sampler", "navigator", "logits"):
         types = _scope_types(kept_types, model, layer)
         assert types and "int8" not in types, (layer, types)
     # The backbones and the LSTM stay integer.

@@ -31,7 +31,12 @@ from keras_rra.utils.validation import check_boxes
 from keras_rra.utils.validation import check_positive_int
 
 FILE_DATASETS = ("folder", "cub", "aircraft")
-DATASETS = ("synthetic", *(f"{kind}:PATH" for kind in FILE_DATASETS), *KNOWN_DATASETS)
+DATASETS = (
+    "synthetic",
+    "synthetic:hard",
+    *(f"{kind}:PATH" for kind in FILE_DATASETS),
+    *KNOWN_DATASETS,
+)
 BOX_SOURCES = ("part", "object", "a boxes CSV file")
 DEFAULT_IMAGE_SIZE = {"synthetic": 64}
 PAPER_IMAGE_SIZE = 448
@@ -64,8 +69,10 @@ def parse_name(name, data_dir=None):
         return kind, os.path.expanduser(location)
     if kind == "tfds" and location:
         return "tfds", location
-    if name == "synthetic":
-        return "synthetic", None
+    if kind == "synthetic":
+        preset = location or "easy"
+        synthetic.check_preset(preset)
+        return "synthetic", preset
     if ":" in name:
         raise ValueError(
             f"Unknown dataset kind {kind!r} in {name!r}; known: "
@@ -314,6 +321,7 @@ def _synthetic_source(
         examples_per_class=examples_per_class,
         test_examples_per_class=test_examples_per_class,
         seed=seed,
+        preset=parse_name(name)[1],
     )
     columns = {"image": data["images"], "label": np.asarray(data["labels"], "int32")}
     problems = []

@@ -1,5 +1,10 @@
 """A seeded synthetic fine-grained dataset: the class is in a small part.
 
+Two presets. `easy` (the default, `synthetic`) is described below. `hard`
+(`synthetic:hard`) is made so that a model must look closer: the class is a
+pixel-scale texture that a view at half the resolution cannot read at all
+(see `generate`).
+
 Every image shows a cluttered, textured background and one elongated body
 ("a bird") of random colour, size, position and rotation: all independent of
 the class. The class is encoded only in a small part (at most 3% of the image
@@ -32,16 +37,64 @@ SPLITS = ("train", "test")
 BODY_LENGTH = (0.35, 0.60)
 PART_RADIUS = 0.075
 MAX_PART_AREA = 0.03
+PRESETS = ("easy", "hard")
+
+# The hard preset: a square mark whose inside is a 2x2-periodic texture of
+# two colours. Every texture and colour pair has the same mean colour (mid
+# grey), and the texture is aligned to even pixel coordinates, so a 2x2
+# average (which is what resizing to half the side bilinearly computes) turns
+# every class into the same grey square. At full resolution the texture is
+# plain to see. The mark sits at either end of the body, chosen at random.
+HARD_TEXTURES = ("rows", "columns", "checks")
+HARD_COLOUR_PAIRS = {
+    "grey": ((0, 0, 0), (255, 255, 255)),
+    "redcyan": ((255, 0, 0), (0, 255, 255)),
+    "greenmagenta": ((0, 255, 0), (255, 0, 255)),
+    "blueyellow": ((0, 0, 255), (255, 255, 0)),
+}
+HARD_MAX_CLASSES = len(HARD_TEXTURES) * len(HARD_COLOUR_PAIRS)
+# Side of the textured square and width of its black frame, relative to the
+# image side (both rounded to even pixels).
+HARD_TEXTURE_SIDE = 0.0625
+HARD_FRAME = 0.016
 
 
-def class_parts(num_classes):
-    """(shape, colour) of each class, interleaved so that neighbouring
-    classes differ in shape, colour or both."""
-    if not 2 <= num_classes <= MAX_CLASSES:
+def check_preset(preset):
+    if preset not in PRESETS:
         raise ValueError(
-            f"The synthetic dataset has between 2 and {MAX_CLASSES} classes; "
-            f"received num_classes={num_classes}."
+            f"Unknown synthetic preset {preset!r}; known presets: "
+            f"{', '.join(PRESETS)} (dataset names synthetic and synthetic:hard)."
         )
+    return preset
+
+
+def max_classes(preset="easy"):
+    """How many classes a preset can draw."""
+    return HARD_MAX_CLASSES if check_preset(preset) == "hard" else MAX_CLASSES
+
+
+def class_parts(num_classes, preset="easy"):
+    """(shape, colour) of each class, interleaved so that neighbouring
+    classes differ in shape, colour or both; for the hard preset
+    (texture, colour pair)."""
+    limit = max_classes(preset)
+    if not 2 <= num_classes <= limit:
+        raise ValueError(
+            f"The synthetic dataset ({preset} preset) has between 2 and {limit} "
+            f"classes; received num_classes={num_classes}."
+        )
+    if preset == "hard":
+        pairs = list(HARD_COLOUR_PAIRS)
+        return [
+            (
+                HARD_TEXTURES[index % len(HARD_TEXTURES)],
+                pairs[
+                    (index % len(HARD_TEXTURES) + index // len(HARD_TEXTURES))
+                    % len(pairs)
+                ],
+            )
+            for index in range(num_classes)
+        ]
     colours = list(PART_COLOURS)
     parts = []
     for index in range(num_classes):
@@ -51,9 +104,9 @@ def class_parts(num_classes):
     return parts
 
 
-def class_names(num_classes):
-    """Names such as `"red_circle"`, one per class."""
-    return [f"{colour}_{shape}" for shape, colour in class_parts(num_classes)]
+def class_names(num_classes, preset="easy"):
+    """Names such as `"red_circle"` (hard: `"redcyan_checks"`), one per class."""
+    return [f"{colour}_{shape}" for shape, colour in class_parts(num_classes, preset)]
 
 
 def _rotate(points, angle, centre):
@@ -134,10 +187,9 @@ def _background(rng, size):
     return canvas
 
 
-def _draw_example(rng, size, shape, colour):
-    canvas = _background(rng, size)
-    draw = ImageDraw.Draw(canvas)
-
+def _draw_body(rng, size, draw):
+    """An elongated body of random pose; returns (colour, centre, angle,
+    half-length)."""
     length = rng.uniform(*BODY_LENGTH) * size
     half_long, half_short = length / 2, length * 0.22
     angle = rng.uniform(0, 2 * math.pi)
@@ -152,6 +204,13 @@ def _draw_example(rng, size, shape, colour):
     body_colour = _random_body_colour(rng)
     draw.polygon(_rotate(tail, angle, centre), fill=body_colour)
     draw.polygon(_rotate(body, angle, centre), fill=body_colour, outline=(20, 20, 20))
+    return body_colour, centre, angle, half_long
+
+
+def _draw_example(rng, size, shape, colour):
+    canvas = _background(rng, size)
+    draw = ImageDraw.Draw(canvas)
+    body_colour, centre, angle, half_long = _draw_body(rng, size, draw)
 
     radius = PART_RADIUS * size * rng.uniform(0.9, 1.1)
     # The part sits at the head end of the long axis: where depends on pose.
@@ -174,16 +233,57 @@ def _draw_example(rng, size, shape, colour):
     return np.asarray(canvas, dtype="uint8"), np.clip(box, 0.0, 1.0).astype("float32")
 
 
+def _even(value):
+    return max(2, 2 * round(value / 2))
+
+
+def _draw_hard_example(rng, size, texture, pair):
+    canvas = _background(rng, size)
+    draw = ImageDraw.Draw(canvas)
+    _, centre, angle, half_long = _draw_body(rng, size, draw)
+
+    side, frame = _even(HARD_TEXTURE_SIDE * size), _even(HARD_FRAME * size)
+    outer = side + 2 * frame
+    # Either end of the body, so that its shape does not tell where.
+    end = half_long - outer * 0.4
+    end = end if rng.uniform() < 0.5 else -end
+    x, y = _rotate([(end, 0.0)], angle, centre)[0]
+    # Top-left corner of the texture on even pixels, the mark inside the image.
+    left = int(np.clip(2 * round((x - side / 2) / 2), frame, size - side - frame))
+    top = int(np.clip(2 * round((y - side / 2) / 2), frame, size - side - frame))
+    left, top = left - left % 2, top - top % 2
+    image = np.asarray(canvas, dtype="uint8").copy()
+    image[top - frame : top + side + frame, left - frame : left + side + frame] = 0
+    rows, columns = np.mgrid[0:side, 0:side]
+    if texture == "rows":
+        first = rows % 2 == 0
+    elif texture == "columns":
+        first = columns % 2 == 0
+    else:
+        first = (rows + columns) % 2 == 0
+    colours = np.asarray(HARD_COLOUR_PAIRS[pair], dtype="uint8")
+    image[top : top + side, left : left + side] = np.where(
+        first[..., None], colours[0], colours[1]
+    )
+    box = np.array([top - frame, left - frame, top + side + frame, left + side + frame])
+    return image, (box / size).astype("float32")
+
+
 @functools.lru_cache(maxsize=8)
-def _generate_cached(split, num_classes, image_size, examples_per_class, seed):
-    parts = class_parts(num_classes)
-    rng = np.random.default_rng([seed, SPLITS.index(split)])
+def _generate_cached(
+    split, num_classes, image_size, examples_per_class, seed, preset="easy"
+):
+    parts = class_parts(num_classes, preset)
+    draw_example = _draw_hard_example if preset == "hard" else _draw_example
+    # The easy preset keeps its original streams (and so its images).
+    stream = [seed, SPLITS.index(split)] + ([7] if preset == "hard" else [])
+    rng = np.random.default_rng(stream)
     labels = np.repeat(np.arange(num_classes, dtype="int32"), examples_per_class)
     labels = labels[rng.permutation(len(labels))]
     images = np.empty((len(labels), image_size, image_size, 3), dtype="uint8")
     boxes = np.empty((len(labels), 4), dtype="float32")
     for index, label in enumerate(labels):
-        images[index], boxes[index] = _draw_example(rng, image_size, *parts[label])
+        images[index], boxes[index] = draw_example(rng, image_size, *parts[label])
     for array in (images, labels, boxes):
         array.setflags(write=False)
     return images, labels, boxes
@@ -196,18 +296,34 @@ def generate(
     examples_per_class=100,
     test_examples_per_class=None,
     seed=0,
+    preset="easy",
 ):
     """Generates one split of the synthetic dataset as NumPy arrays.
+
+    The `easy` preset: the part is a small coloured shape (one of 6 shapes
+    in one of 6 colours) at the head end of the body, readable at any size
+    from 32 pixels.
+
+    The `hard` preset is made for a global view at half the side of the
+    image (e.g. 128-pixel images, a 64-pixel global view): the part is a
+    black-framed square (about 9% of the side) at either end of the body,
+    filled with a texture of period 2 pixels (rows, columns or a
+    checkerboard) in one of 4 colour pairs (12 classes at most). Every class
+    has the same mean colour and the texture sits on even pixels, so the
+    half-size view shows the same grey square for every class: only a
+    model that looks at the part at full resolution can read it, and the
+    square tells where it is but not what it is.
 
     Args:
         split: `"train"` or `"test"`; the two are drawn from independent
             random streams of the same seed, so they never share an image.
-        num_classes: 2 to 36.
-        image_size: side of the square images, >= 32.
+        num_classes: 2 to 36 (easy) or 2 to 12 (hard).
+        image_size: side of the square images, >= 32 (>= 64 for `hard`).
         examples_per_class: images per class in the train split.
         test_examples_per_class: images per class in the test split
             (default: a quarter of `examples_per_class`, at least 1).
         seed: the same seed always gives the same images, labels and order.
+        preset: `"easy"` or `"hard"`.
 
     Returns:
         A dict with `images` (N, size, size, 3) uint8, `labels` (N,) int32,
@@ -219,10 +335,13 @@ def generate(
         raise ValueError(
             f"The synthetic dataset has splits {SPLITS}; received split={split!r}."
         )
-    if image_size < 32:
+    check_preset(preset)
+    smallest = 64 if preset == "hard" else 32
+    if image_size < smallest:
         raise ValueError(
-            f"Synthetic images must be at least 32 pixels wide for the part to "
-            f"be visible; received image_size={image_size}."
+            f"Synthetic images ({preset} preset) must be at least {smallest} "
+            f"pixels wide for the part to be visible; received "
+            f"image_size={image_size}."
         )
     if examples_per_class < 1:
         raise ValueError(
@@ -233,13 +352,13 @@ def generate(
     else:
         count = examples_per_class
     images, labels, boxes = _generate_cached(
-        split, int(num_classes), int(image_size), int(count), int(seed)
+        split, int(num_classes), int(image_size), int(count), int(seed), preset
     )
     return {
         "images": images,
         "labels": labels,
         "part_boxes": boxes,
-        "class_names": class_names(num_classes),
+        "class_names": class_names(num_classes, preset),
     }
 
 

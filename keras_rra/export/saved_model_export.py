@@ -92,12 +92,15 @@ def serving_functions(model, class_names=None, top_k=5, augmentation=None):
         }
 
     def decode(image_bytes):
-        tf.debugging.assert_greater(
+        not_empty = tf.debugging.assert_greater(
             tf.strings.length(image_bytes),
             0,
             message="image_bytes holds an empty string, not an encoded image",
         )
-        image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+        # Explicitly first: otherwise the decoder may fail before the check
+        # runs, with a less helpful message.
+        with tf.control_dependencies([not_empty]):
+            image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
         image, _ = augmentation.resize(image)
         image, _ = augmentation.finish(image, training=False)
         return tf.ensure_shape(tf.cast(image, tf.float32), (height, width, 3))

@@ -14,6 +14,7 @@ from keras_rra.export.saved_model_export import IMAGES_SIGNATURE
 from keras_rra.layers.activation_peak_boxes import ActivationPeakBoxes
 from keras_rra.layers.center_boxes import CenterBoxes
 from keras_rra.layers.differentiable_zoom import DifferentiableZoom
+from keras_rra.layers.part_navigator import PartNavigator
 from keras_rra.layers.patch_sampler import PatchSampler
 from keras_rra.layers.probability_average import ProbabilityAverage
 from keras_rra.utils.validation import check_choice
@@ -32,6 +33,7 @@ INT8_FLOAT_LAYER_TYPES = (
     ActivationPeakBoxes,
     CenterBoxes,
     DifferentiableZoom,
+    PartNavigator,
     PatchSampler,
     ProbabilityAverage,
 )

@@ -2,6 +2,7 @@ import math
 
 import keras
 
+from keras_rra.layers.image_resize import ImageResize
 from keras_rra.utils.validation import check_positive_int
 from keras_rra.utils.validation import to_size
 
@@ -92,9 +93,7 @@ class InverseMapping(keras.layers.Layer):
         self.resize = (
             None
             if decoded == self.output_size
-            else keras.layers.Resizing(
-                *self.output_size, dtype=self.dtype_policy, name="resize"
-            )
+            else ImageResize(self.output_size, dtype=self.dtype_policy, name="resize")
         )
         # float32: the zoom reads S's mass, which float16 sums poorly.
         self.saliency = keras.layers.Conv2D(

@@ -100,7 +100,14 @@ def build_tiny_backbone(input_shape, filters=(32, 64, 128, 128), name="tiny"):
     return keras.Model(images, x, name=name)
 
 
-def build_backbone(backbone, input_shape, weights=None, variant="full", name=None):
+def build_backbone(
+    backbone,
+    input_shape,
+    weights=None,
+    variant="full",
+    name=None,
+    any_size=False,
+):
     """Builds a feature-map backbone that takes pixels in [0, 255].
 
     Args:
@@ -115,6 +122,10 @@ def build_backbone(backbone, input_shape, weights=None, variant="full", name=Non
             feature stack without its last max-pool, otherwise the same as
             `"full"`.
         name: name of the returned model (defaults to the backbone's name).
+        any_size: accept images of any height and width (checked at
+            `input_shape`): a patch backbone that a navigator's teacher also
+            runs over the whole image. A custom model must then accept any
+            size too.
 
     Returns:
         A `keras.Model` from images to a feature map.
@@ -125,6 +136,13 @@ def build_backbone(backbone, input_shape, weights=None, variant="full", name=Non
         FileNotFoundError: for a weights path that does not exist.
     """
     if isinstance(backbone, keras.Model):
+        if any_size and tuple(backbone.inputs[0].shape[1:3]) != (None, None):
+            raise ValueError(
+                f"The navigator's teacher runs the patch backbone over the whole "
+                f"image, so it must accept any image size; {backbone.name!r} takes "
+                f"only {tuple(backbone.inputs[0].shape[1:])}. Build it with "
+                "keras.Input(shape=(None, None, 3))."
+            )
         spec = backbone.compute_output_spec(
             keras.KerasTensor((None, *tuple(input_shape)), dtype="float32")
         )
@@ -147,6 +165,9 @@ def build_backbone(backbone, input_shape, weights=None, variant="full", name=Non
     spec = BACKBONES[key]
     name = name or key
     input_shape = tuple(input_shape)
+    checked_shape = input_shape
+    if any_size:
+        input_shape = (None, None, input_shape[-1])
 
     if key == "tiny":
         model = build_tiny_backbone(input_shape, name=name)
@@ -180,10 +201,12 @@ def build_backbone(backbone, input_shape, weights=None, variant="full", name=Non
             features = application.get_layer(spec.patch_feature_layer).output
         model = keras.Model(images, features, name=name)
 
-    feature_shape = model.output.shape
+    feature_shape = model.compute_output_spec(
+        keras.KerasTensor((None, *checked_shape), dtype="float32")
+    ).shape
     if any(size is not None and size < 1 for size in feature_shape[1:3]):
         raise ValueError(
-            f"Input shape {input_shape} is too small for backbone {key!r}: its "
+            f"Input shape {checked_shape} is too small for backbone {key!r}: its "
             f"feature map would be {tuple(feature_shape[1:3])}."
         )
     return model

@@ -1,5 +1,6 @@
 import keras
 
+from keras_rra.layers.image_resize import ImageResize
 from keras_rra.models.backbones import build_backbone
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
 from keras_rra.utils.validation import to_size
@@ -16,7 +17,10 @@ class BaselineClassifier(FineGrainedClassifier):
         num_classes: int >= 2.
         backbone: a backbone name (see `keras_rra.models.backbone_names()`)
             or a `keras.Model` mapping [0, 255] pixels to a feature map.
-        image_size: int or `(height, width)` of the input images.
+        image_size: int or `(height, width)` the backbone sees.
+        input_size: size of the input images, default `image_size`; larger
+            inputs are resized to `image_size` inside the model (the global
+            view of RRA, for a like-for-like comparison).
         weights: None, `"imagenet"` or a weights file, for a named backbone.
         dropout: dropout rate before the classifier.
         class_names: optional list of `num_classes` names.
@@ -40,6 +44,7 @@ class BaselineClassifier(FineGrainedClassifier):
         num_classes,
         backbone="resnet50",
         image_size=448,
+        input_size=None,
         weights=None,
         dropout=0.0,
         class_names=None,
@@ -47,19 +52,24 @@ class BaselineClassifier(FineGrainedClassifier):
     ):
         num_classes, class_names = self._check_classes(num_classes, class_names)
         image_size = to_size("image_size", image_size)
+        input_size = to_size("input_size", input_size or image_size)
         kwargs.setdefault("name", "baseline_classifier")
 
         # === Layers ===
         self.backbone = build_backbone(
             backbone, (*image_size, 3), weights=weights, name="backbone"
         )
+        self.resize = (
+            None if input_size == image_size else ImageResize(image_size, name="resize")
+        )
         self.pooling = keras.layers.GlobalAveragePooling2D(name="pooling")
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
         self.classifier = self._classification_head(num_classes, "classifier")
 
         # === Functional model ===
-        images = keras.Input(shape=(*image_size, 3), name="images")
-        features = self.pooling(self.backbone(images))
+        images = keras.Input(shape=(*input_size, 3), name="images")
+        view = self.resize(images) if self.resize else images
+        features = self.pooling(self.backbone(view))
         logits = self.classifier(self.dropout_layer(features))
         super().__init__(
             inputs=images,
@@ -71,6 +81,7 @@ class BaselineClassifier(FineGrainedClassifier):
 
         # === Config ===
         self.image_size = image_size
+        self.input_size = input_size
         self.dropout = dropout
 
     def get_config(self):
@@ -79,6 +90,7 @@ class BaselineClassifier(FineGrainedClassifier):
             {
                 "backbone": keras.saving.serialize_keras_object(self.backbone),
                 "image_size": self.image_size,
+                "input_size": self.input_size,
                 "dropout": self.dropout,
             }
         )

@@ -5,18 +5,25 @@ import keras
 from keras_rra.layers.attention_maps import AttentionMaps
 from keras_rra.layers.bilinear_attention_pooling import BilinearAttentionPooling
 from keras_rra.layers.differentiable_zoom import DifferentiableZoom
+from keras_rra.layers.image_resize import ImageResize
 from keras_rra.layers.inverse_mapping import InverseMapping
+from keras_rra.layers.part_navigator import PartNavigator
+from keras_rra.layers.patch_average import PatchAverage
+from keras_rra.layers.patch_sampler import PatchSampler
 from keras_rra.layers.probability_average import ProbabilityAverage
 from keras_rra.models.backbones import build_backbone
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
+from keras_rra.models.navigator_losses import build_teacher
+from keras_rra.models.navigator_losses import navigator_losses
 from keras_rra.utils.validation import check_choice
 from keras_rra.utils.validation import check_fraction
 from keras_rra.utils.validation import check_non_negative
 from keras_rra.utils.validation import check_positive_int
+from keras_rra.utils.validation import to_fractions
 from keras_rra.utils.validation import to_size
 
 STAGES = (1, 2)
-FINE_INPUTS = ("zoom", "mask")
+FINE_INPUTS = ("navigator", "zoom", "mask")
 
 
 @keras.saving.register_keras_serializable(package="keras_rra")
@@ -33,32 +40,47 @@ class Coarse2FineClassifier(FineGrainedClassifier):
       A = ReLU(1×1 conv(F)) with orthonormal initial columns
       (`AttentionMaps`), f_m = mean(A_m ⊙ F) concatenated
       (`BilinearAttentionPooling`), Dense → `coarse_logits`;
-    - inverse mapping g (`InverseMapping`) from [F, A] to a saliency map S
-      over the input image, one sigmoid channel;
-    - fine: a differentiable zoom into the box that S's mass marks
-      (`DifferentiableZoom`), or with `fine_input="mask"` the image times S;
-      the same backbone, attention and classifier see it → `fine_logits`;
+    - where the fine pass looks (`fine_input`):
+      - `"navigator"` (default): a `PartNavigator` on F scores square boxes
+        (`anchor_sizes`) and the fine pass looks at the `num_parts` best,
+        cut from the full-resolution input. It learns where to look from
+        the image labels through a teacher that runs the backbone over the
+        whole input while training (see `RRAClassifier`, `patch=
+        "navigator"`), from the first step of stage 1 on, so that stage 2
+        starts with boxes that point at parts;
+      - `"zoom"`: the inverse mapping g (`InverseMapping`) from [F, A] to a
+        saliency map S over the input image (one sigmoid channel), and a
+        differentiable zoom into the box that S's mass marks
+        (`DifferentiableZoom`). It does not find a part that the coarse
+        view cannot see (README, "Where to look");
+      - `"mask"`: the image times S;
+    - fine: the same backbone, attention and classifier see the fine view →
+      `fine_logits` (the mean over the parts' logits for the navigator);
     - `logits`: the mean of the coarse and fine probabilities, as logits
       (`ProbabilityAverage`). In stage 1 the fine head has weight zero.
 
     Two stages (`set_stage`): stage 1 trains backbone, attention and
-    classifier with CE(coarse_logits); the inverse mapping gets no gradient
-    and does not change. Stage 2 trains everything with CE(coarse_logits) +
-    CE(fine_logits) (+ `area_weight` · mean(S)). Switch with
-    `keras_rra.training.TwoStageTraining` in `fit` or the Trainer, or call
-    `set_stage(2)` and `fit` again.
+    classifier with CE(coarse_logits) (and the navigator's losses); the
+    inverse mapping gets no gradient and does not change. Stage 2 trains
+    everything with CE(coarse_logits) + CE(fine_logits) (+ `area_weight` ·
+    mean(S)). Switch with `keras_rra.training.TwoStageTraining` in `fit` or
+    the Trainer, or call `set_stage(2)` and `fit` again.
 
     Args:
         num_classes: int >= 2.
         backbone: backbone name or `keras.Model` (see `build_backbone`).
-        image_size: int or `(height, width)` of the input images.
+        image_size: int or `(height, width)` of the coarse view and of the
+            fine view.
+        input_size: size of the input images, default `image_size`; the
+            coarse view is the input resized to `image_size`, the fine view
+            is cut from the input at its own resolution.
         weights: None, `"imagenet"` or a weights file, for a named backbone.
         num_attention_maps: M, the number of attention maps (>= 1).
         orthogonal_attention: orthonormal initial attention kernel (False is
             the ablation).
         signed_sqrt, l2_normalize: options of `BilinearAttentionPooling`.
         decoder_filters: channels of the inverse mapping's first layer.
-        fine_input: `"zoom"` (a resampled box) or `"mask"` (x ⊙ S).
+        fine_input: `"navigator"`, `"zoom"` or `"mask"` (see above).
         min_zoom_extent: the smallest zoom box side, relative to the image.
         max_zoom_extent: the side the zoom box tends to at most, relative to
             the image (see `DifferentiableZoom`). With 1.0 an untrained
@@ -66,8 +88,11 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             choose where to look (better localisation, and on the synthetic
             dataset lower accuracy: see the README's results).
         area_weight: weight of mean(S) in the stage-2 loss (0: none).
+        num_parts, anchor_sizes, ranking_weight, exploration: the
+            navigator's settings (see `RRAClassifier`).
         dropout: dropout before the classifier.
         stage: 1 or 2, the training stage the model starts in.
+        seed: seed of the navigator's exploration.
         class_names: optional list of `num_classes` names.
         **kwargs: passed to `keras.Model`.
 
@@ -76,9 +101,12 @@ class Coarse2FineClassifier(FineGrainedClassifier):
 
     Returns:
         A dict: `logits`, `coarse_logits`, `fine_logits` (batch, C);
-        `saliency` (batch, height, width, 1); `attention_maps`
-        (batch, h, w, M) of the coarse pass; `zoom_box` (batch, 4), the
-        normalised box S marks.
+        `attention_maps` (batch, h, w, M) of the coarse pass; `zoom_box`
+        (batch, 4), the normalised box the fine pass looked at (the
+        navigator's best). With the navigator also `part_boxes`
+        (batch, num_parts, 4), `part_scores` (batch, num_parts) and
+        `navigator_scores` (batch, h, w, sizes); otherwise `saliency`
+        (batch, height, width, 1).
 
     Example:
 
@@ -94,24 +122,34 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         num_classes,
         backbone="resnet50",
         image_size=448,
+        input_size=None,
         weights=None,
         num_attention_maps=32,
         orthogonal_attention=True,
         signed_sqrt=False,
         l2_normalize=False,
         decoder_filters=64,
-        fine_input="zoom",
+        fine_input="navigator",
         min_zoom_extent=0.1,
         max_zoom_extent=1.0,
         area_weight=0.0,
+        num_parts=2,
+        anchor_sizes=(0.5,),
+        ranking_weight=1.0,
+        exploration=1.0,
         dropout=0.0,
         stage=1,
+        seed=None,
         class_names=None,
         **kwargs,
     ):
         num_classes, class_names = self._check_classes(num_classes, class_names)
         image_size = to_size("image_size", image_size)
+        input_size = to_size("input_size", input_size or image_size)
         check_positive_int("num_attention_maps", num_attention_maps)
+        check_positive_int("num_parts", num_parts)
+        ranking_weight = check_non_negative("ranking_weight", ranking_weight)
+        anchor_sizes = to_fractions("anchor_sizes", anchor_sizes)
         check_choice("fine_input", fine_input, FINE_INPUTS)
         check_choice("stage", stage, STAGES)
         min_zoom_extent = check_fraction("min_zoom_extent", min_zoom_extent)
@@ -121,7 +159,11 @@ class Coarse2FineClassifier(FineGrainedClassifier):
 
         # === Layers ===
         self.backbone = build_backbone(
-            backbone, (*image_size, 3), weights=weights, name="backbone"
+            backbone,
+            (*image_size, 3),
+            weights=weights,
+            name="backbone",
+            any_size=fine_input == "navigator",
         )
         channels = self.backbone.output.shape[-1]
         if orthogonal_attention and num_attention_maps > channels:
@@ -139,21 +181,47 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         )
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
         self.classifier = self._classification_head(num_classes, "classifier")
-        self.decoder_input = keras.layers.Concatenate(name="attended_features")
-        self.inverse_mapping = InverseMapping(
-            image_size, filters=decoder_filters, name="inverse_mapping"
+        self.global_resize = (
+            None
+            if input_size == image_size
+            else ImageResize(image_size, name="global_resize")
         )
-        self.zoom = DifferentiableZoom(
-            image_size,
-            min_extent=min_zoom_extent,
-            max_extent=max_zoom_extent,
-            name="zoom",
-        )
-        self.mask = keras.layers.Multiply(name="mask") if fine_input == "mask" else None
+        self.decoder_input = self.inverse_mapping = self.zoom = self.mask = None
+        self.navigator = self.patch_sampler = None
+        self.part_teacher = self.anchor_pooling = None
+        if fine_input == "navigator":
+            self.navigator = PartNavigator(
+                num_parts=num_parts,
+                anchor_sizes=anchor_sizes,
+                exploration=exploration,
+                seed=seed,
+                name="navigator",
+            )
+            self.patch_sampler = PatchSampler(image_size, name="patch_sampler")
+            self.part_average = PatchAverage(dtype="float32", name="fine_logits")
+        else:
+            self.decoder_input = keras.layers.Concatenate(name="attended_features")
+            self.inverse_mapping = InverseMapping(
+                input_size, filters=decoder_filters, name="inverse_mapping"
+            )
+            self.zoom = DifferentiableZoom(
+                image_size,
+                min_extent=min_zoom_extent,
+                max_extent=max_zoom_extent,
+                name="zoom",
+            )
+            if fine_input == "mask":
+                if input_size != image_size:
+                    raise ValueError(
+                        "fine_input='mask' multiplies the image by the saliency at "
+                        f"the input size; it needs input_size == image_size, "
+                        f"received {input_size} and {image_size}."
+                    )
+                self.mask = keras.layers.Multiply(name="mask")
         self.prediction = ProbabilityAverage(2, name="logits")
 
         # === Functional model ===
-        images = keras.Input(shape=(*image_size, 3), name="images")
+        images = keras.Input(shape=(*input_size, 3), name="images")
 
         def classify(view):
             features = self.backbone(view)
@@ -161,11 +229,36 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             pooled = self.pooling(features, maps)
             return self.classifier(self.dropout_layer(pooled)), features, maps
 
-        coarse_logits, features, maps = classify(images)
-        saliency = self.inverse_mapping(self.decoder_input([features, maps]))
-        zoomed, zoom_box = self.zoom(images, saliency)
-        fine_view = self.mask([images, saliency]) if self.mask else zoomed
-        fine_logits, _, _ = classify(fine_view)
+        coarse_view = self.global_resize(images) if self.global_resize else images
+        coarse_logits, features, maps = classify(coarse_view)
+        if self.navigator is not None:
+            part_boxes, part_scores, score_map = self.navigator(features)
+            part_logits, _, _ = classify(self.patch_sampler(images, part_boxes))
+            fine_logits = self.part_average(part_logits, part_boxes)
+            zoom_box = keras.layers.Reshape((4,), name="zoom_box")(
+                keras.layers.Cropping1D((0, num_parts - 1), name="first_box")(
+                    part_boxes
+                )
+            )
+            extra_outputs = {
+                "part_boxes": part_boxes,
+                "part_scores": part_scores,
+                "navigator_scores": score_map,
+            }
+            # The navigator's teacher: training only, outside the graph.
+            self.part_teacher, self.anchor_pooling = build_teacher(
+                num_classes,
+                self.backbone,
+                features.shape[1:3],
+                anchor_sizes,
+                input_size,
+            )
+        else:
+            saliency = self.inverse_mapping(self.decoder_input([features, maps]))
+            zoomed, zoom_box = self.zoom(images, saliency)
+            fine_view = self.mask([images, saliency]) if self.mask else zoomed
+            fine_logits, _, _ = classify(fine_view)
+            extra_outputs = {"saliency": saliency}
         logits = self.prediction([coarse_logits, fine_logits])
 
         super().__init__(
@@ -174,9 +267,9 @@ class Coarse2FineClassifier(FineGrainedClassifier):
                 "logits": logits,
                 "coarse_logits": coarse_logits,
                 "fine_logits": fine_logits,
-                "saliency": saliency,
                 "attention_maps": maps,
                 "zoom_box": zoom_box,
+                **extra_outputs,
             },
             num_classes=num_classes,
             class_names=class_names,
@@ -185,6 +278,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
 
         # === Config ===
         self.image_size = image_size
+        self.input_size = input_size
         self.num_attention_maps = num_attention_maps
         self.orthogonal_attention = bool(orthogonal_attention)
         self.signed_sqrt = bool(signed_sqrt)
@@ -194,6 +288,11 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         self.min_zoom_extent = min_zoom_extent
         self.max_zoom_extent = max_zoom_extent
         self.area_weight = float(area_weight)
+        self.num_parts = num_parts
+        self.anchor_sizes = anchor_sizes
+        self.ranking_weight = float(ranking_weight)
+        self.exploration = float(exploration)
+        self.seed = seed
         self.dropout = dropout
         # Training steps taken in stage 1, saved with the model: stage 2
         # warns when it starts from a model that never had them.
@@ -212,7 +311,12 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         self.stage = stage
         fine = 1.0 if stage == 2 else 0.0
         self.loss_terms = {"coarse_logits": 1.0, "fine_logits": fine}
-        self.area_terms = {"saliency": self.area_weight * fine}
+        if self.fine_input == "navigator":
+            # The teacher and the navigator learn from the first step: the
+            # stage-2 fine head needs boxes that already point at parts.
+            self.extra_loss_terms = {"teacher": 1.0, "ranking": self.ranking_weight}
+        else:
+            self.area_terms = {"saliency": self.area_weight * fine}
         self.prediction.set_input_weights([1.0 - fine / 2, fine / 2])
 
     def set_stage(self, stage):
@@ -276,6 +380,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             {
                 "backbone": keras.saving.serialize_keras_object(self.backbone),
                 "image_size": self.image_size,
+                "input_size": self.input_size,
                 "num_attention_maps": self.num_attention_maps,
                 "orthogonal_attention": self.orthogonal_attention,
                 "signed_sqrt": self.signed_sqrt,
@@ -285,8 +390,25 @@ class Coarse2FineClassifier(FineGrainedClassifier):
                 "min_zoom_extent": self.min_zoom_extent,
                 "max_zoom_extent": self.max_zoom_extent,
                 "area_weight": self.area_weight,
+                "num_parts": self.num_parts,
+                "anchor_sizes": list(self.anchor_sizes),
+                "ranking_weight": self.ranking_weight,
+                "exploration": self.exploration,
                 "dropout": self.dropout,
                 "stage": self.stage,
+                "seed": self.seed,
             }
         )
         return config
+
+    def extra_losses(self, x, y, y_pred, training=True):
+        return navigator_losses(
+            x,
+            y,
+            y_pred["navigator_scores"],
+            self.backbone,
+            self.part_teacher,
+            self.anchor_pooling,
+            self.num_classes,
+            training=training,
+        )

@@ -34,6 +34,10 @@ class FineGrainedClassifier(keras.Model):
         # Output name -> weight of the output's mean added to the loss (an
         # area penalty on a saliency map in [0, 1]).
         self.area_terms = {}
+        # Name -> weight of a loss the subclass computes itself from the
+        # inputs, labels and outputs (`extra_losses`), e.g. a navigator's
+        # ranking loss.
+        self.extra_loss_terms = {}
         # Names of the layers whose variables form the global stream.
         self.global_stream_layers = [
             layer.name for layer in self.layers if layer.trainable_variables
@@ -120,6 +124,7 @@ class FineGrainedClassifier(keras.Model):
         # One tracker per loss term, so history shows each stream's loss.
         names = [f"{output}_loss" for output in self.loss_terms]
         names += [f"{output}_area" for output in self.area_terms]
+        names += [f"{name}_loss" for name in self.extra_loss_terms]
         if self._per_output_loss and len(names) > 1:
             self.loss_term_trackers = {
                 name: keras.metrics.Mean(name=name) for name in names
@@ -154,9 +159,26 @@ class FineGrainedClassifier(keras.Model):
             self._track(f"{output}_area", area)
             if weight:
                 total = total + self._aggregate_additional_loss(weight * area)
+        if self.extra_loss_terms:
+            terms = self.extra_losses(x, y, y_pred, training=training)
+            for name, weight in self.extra_loss_terms.items():
+                self._track(f"{name}_loss", terms[name])
+                if weight:
+                    total = total + self._aggregate_additional_loss(
+                        weight * terms[name]
+                    )
         for loss in self.losses:
             total = total + self._aggregate_additional_loss(loss)
         return total
+
+    def extra_losses(self, x, y, y_pred, training=True):
+        """The terms of `extra_loss_terms` (name -> a scalar, the mean over
+        the batch) for the inputs `x`, the labels `y` and the output dict
+        `y_pred`; `training` is False in evaluation."""
+        raise NotImplementedError(
+            f"{type(self).__name__} declares the loss terms "
+            f"{sorted(self.extra_loss_terms)} but does not compute them."
+        )
 
     def _track(self, name, value):
         tracker = self.loss_term_trackers.get(name)
@@ -169,7 +191,11 @@ class FineGrainedClassifier(keras.Model):
         A model whose loss changes between training stages changes this;
         the `Trainer` then retraces its compiled steps.
         """
-        return (tuple(self.loss_terms.items()), tuple(self.area_terms.items()))
+        return (
+            tuple(self.loss_terms.items()),
+            tuple(self.area_terms.items()),
+            tuple(self.extra_loss_terms.items()),
+        )
 
     @staticmethod
     def _unscaled_for_distribution(value):

@@ -13,6 +13,7 @@ from keras_rra.data.loader import parse_name
 from keras_rra.models.backbones import backbone_names
 from keras_rra.models.coarse2fine_classifier import FINE_INPUTS
 from keras_rra.models.rra_classifier import EVAL_BOXES
+from keras_rra.models.rra_classifier import GLOBAL_LOSSES
 from keras_rra.models.rra_classifier import PATCH_SOURCES
 from keras_rra.training.schedules import SCHEDULES
 from keras_rra.training.strategy import JIT_MODES
@@ -22,6 +23,7 @@ from keras_rra.utils.validation import check_choice
 from keras_rra.utils.validation import check_fraction
 from keras_rra.utils.validation import check_non_negative
 from keras_rra.utils.validation import check_positive_int
+from keras_rra.utils.validation import to_fractions
 
 MODELS = ("rra", "baseline", "coarse2fine")
 # Settings a resumed run may change: they move no weight and no data.
@@ -84,6 +86,12 @@ class TrainConfig:
     its settings; `decoder_filters`, `min_zoom_extent`, `max_zoom_extent`
     (None: the model's default, 0.5 for RRA and 1.0 for Coarse2Fine) and
     `area_weight` apply to it and to RRA with `patch="saliency"`.
+    `num_parts` (None: the model's default, 1 for RRA and 2 for
+    Coarse2Fine), `anchor_sizes` (None: the model's default, [0.25] for RRA
+    and [0.5] for Coarse2Fine), `ranking_weight` and `exploration` are the
+    navigator's (RRA's `patch="navigator"`, Coarse2Fine's
+    `fine_input="navigator"`, the defaults). `dataset="synthetic:hard"`
+    sets `input_size` to twice `image_size` unless it is given.
     """
 
     model: str = "rra"
@@ -103,7 +111,7 @@ class TrainConfig:
     weights: str | None = None
     image_size: int = 64
     input_size: int | None = None
-    patch: str = "center"
+    patch: str = "navigator"
     patch_size: int = 32
     center_fraction: float = 0.5
     num_boxes: int = 1
@@ -112,11 +120,15 @@ class TrainConfig:
     orthogonal_attention: bool = True
     signed_sqrt: bool = False
     l2_normalize: bool = False
-    fine_input: str = "zoom"
+    fine_input: str = "navigator"
     decoder_filters: int = 32
     min_zoom_extent: float = 0.1
     max_zoom_extent: float | None = None
     area_weight: float = 0.0
+    num_parts: int | None = None
+    anchor_sizes: list[float] | None = None
+    ranking_weight: float = 1.0
+    exploration: float = 1.0
     stage1_epochs: int | None = None
     stage2_epochs: int | None = None
     timesteps: int = 10
@@ -124,6 +136,7 @@ class TrainConfig:
     lstm_layers: int = 2
     addon_channels: int = 256
     local_weight: float = 1.0
+    global_loss: str = "joint"
     dropout: float = 0.0
     epochs: int = 15
     validation_freq: int = 1
@@ -263,6 +276,17 @@ class TrainConfig:
             if value is not None and not value > 0:
                 raise ValueError(f"`{name}` must be > 0; received {value}.")
         check_choice("patch", self.patch, PATCH_SOURCES)
+        check_choice("global_loss", self.global_loss, GLOBAL_LOSSES)
+        if kind == "synthetic" and self.dataset.endswith(":hard"):
+            # The hard preset is drawn to be read at twice the global view.
+            if self.input_size is None:
+                self.input_size = 2 * self.image_size
+        if self.anchor_sizes is not None:
+            self.anchor_sizes = list(to_fractions("anchor_sizes", self.anchor_sizes))
+        if self.num_parts is not None:
+            check_positive_int("num_parts", self.num_parts)
+        check_non_negative("ranking_weight", self.ranking_weight)
+        check_non_negative("exploration", self.exploration)
         check_choice("fine_input", self.fine_input, FINE_INPUTS)
         self._resolve_stages()
         check_choice("eval_boxes", self.eval_boxes, EVAL_BOXES)

@@ -9,6 +9,7 @@ the part's centre and by its overlap (IoU) with the part box.
 import numpy as np
 
 from keras_rra.data import synthetic
+from keras_rra.data.loader import parse_name
 
 # Outputs that hold the region a model chose, in order of preference.
 BOX_OUTPUTS = ("zoom_box", "patch_boxes")
@@ -69,7 +70,8 @@ def synthetic_localization(model, config, split="test", batch_size=None):
 
     Args:
         model: a classifier of the package.
-        config: the `TrainConfig` of the data (dataset `synthetic`).
+        config: the `TrainConfig` of the data (dataset `synthetic` or
+            `synthetic:hard`).
         split: `"train"` or `"test"`.
         batch_size: of the predictions (default: the config's).
 
@@ -77,9 +79,8 @@ def synthetic_localization(model, config, split="test", batch_size=None):
         The scores of `localization_scores`, or None when the model chooses
         no region (the baseline) or the dataset is not `synthetic`.
     """
-    if config.dataset != "synthetic" or not any(
-        name in model.output for name in BOX_OUTPUTS
-    ):
+    kind, preset = parse_name(config.dataset, config.data_dir)
+    if kind != "synthetic" or not any(name in model.output for name in BOX_OUTPUTS):
         return None
     data = synthetic.generate(
         split,
@@ -88,6 +89,7 @@ def synthetic_localization(model, config, split="test", batch_size=None):
         examples_per_class=config.examples_per_class,
         test_examples_per_class=config.test_examples_per_class,
         seed=config.seed,
+        preset=preset,
     )
     images = data["images"].astype("float32")
     inputs = images

@@ -74,12 +74,27 @@ def _zoom_settings(config):
     return settings
 
 
+def _navigator_settings(config):
+    """The settings of a model's part navigator (RRA, Coarse2Fine)."""
+    settings = {
+        "ranking_weight": config.ranking_weight,
+        "exploration": config.exploration,
+        "seed": config.seed,
+    }
+    # None leaves each model its own default.
+    for name in ("num_parts", "anchor_sizes"):
+        if getattr(config, name) is not None:
+            settings[name] = getattr(config, name)
+    return settings
+
+
 def build_model(config, class_names):
     """The classifier described by `config`, not yet compiled."""
     common = {
         "num_classes": len(class_names),
         "backbone": config.backbone,
         "image_size": config.image_size,
+        "input_size": config.input_size,
         "weights": config.weights,
         "dropout": config.dropout,
         "class_names": class_names,
@@ -90,6 +105,7 @@ def build_model(config, class_names):
         return Coarse2FineClassifier(
             **common,
             **_zoom_settings(config),
+            **_navigator_settings(config),
             num_attention_maps=config.attention_maps,
             orthogonal_attention=config.orthogonal_attention,
             signed_sqrt=config.signed_sqrt,
@@ -99,8 +115,9 @@ def build_model(config, class_names):
     return RRAClassifier(
         **common,
         **_zoom_settings(config),
+        **_navigator_settings(config),
+        global_loss=config.global_loss,
         patch_size=config.patch_size,
-        input_size=config.input_size,
         timesteps=config.timesteps,
         lstm_units=config.lstm_units,
         lstm_layers=config.lstm_layers,
@@ -110,7 +127,6 @@ def build_model(config, class_names):
         center_fraction=config.center_fraction,
         num_boxes=config.num_boxes if config.patch == "boxes" else None,
         eval_boxes=config.eval_boxes,
-        seed=config.seed,
     )
 
 

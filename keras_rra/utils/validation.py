@@ -53,6 +53,18 @@ def check_fraction(name, value):
     return value
 
 
+def to_fractions(name, value):
+    """A tuple of fractions in (0, 1] from one number or a non-empty list."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(
+            f"`{name}` must be a fraction or a non-empty list of fractions in "
+            f"(0, 1] (e.g. [0.25]); received {value!r}."
+        )
+    return tuple(check_fraction(name, item) for item in value)
+
+
 def to_size(name, value):
     """Normalises an int or an (height, width) pair to a tuple of two ints."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):

@@ -5,8 +5,8 @@ Usage: python distributed_worker.py MODE OUTPUT.npz [MODEL]
 MODE `multiworker` uses TF_CONFIG; `mirrored` splits the CPU into two
 logical devices and trains with MirroredStrategy, then with one device, and
 with `model.fit` in a MirroredStrategy scope, saving all three. MODEL is
-`rra` (default) or `coarse2fine` (trained in two stages, one epoch of
-stage 1).
+`rra` (default, a centred patch), `navigator` (RRA with its navigator) or
+`coarse2fine` (trained in two stages, one epoch of stage 1).
 """
 
 import sys
@@ -42,7 +42,7 @@ def data():
         seed=0,
         num_classes=4,
         examples_per_class=24,
-        image_size=32,
+        image_size=64 if MODEL == "navigator" else 32,
     )
     return dataset.take(STEPS)
 
@@ -55,6 +55,7 @@ def model():
             image_size=32,
             num_attention_maps=4,
             decoder_filters=8,
+            fine_input="zoom",
         )
     return RRAClassifier(
         num_classes=4,
@@ -64,6 +65,11 @@ def model():
         timesteps=3,
         lstm_units=8,
         addon_channels=8,
+        patch="navigator" if MODEL == "navigator" else "center",
+        input_size=64 if MODEL == "navigator" else None,
+        # Exploration noise is drawn per replica: without it one device and
+        # two differ by rounding only.
+        exploration=0.0,
         seed=0,
     )
 
