@@ -14,7 +14,6 @@ from keras_rra.layers.probability_average import ProbabilityAverage
 from keras_rra.models.backbones import build_backbone
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
 from keras_rra.models.navigator_losses import build_teacher
-from keras_rra.models.navigator_losses import navigator_losses
 from keras_rra.utils.validation import check_choice
 from keras_rra.utils.validation import check_fraction
 from keras_rra.utils.validation import check_non_negative
@@ -247,7 +246,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             }
             # The navigator's teacher: training only, outside the graph.
             self.part_teacher, self.anchor_pooling = build_teacher(
-                num_classes,
+                self._classification_head(num_classes, "part_teacher"),
                 self.backbone,
                 features.shape[1:3],
                 anchor_sizes,
@@ -401,14 +400,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         )
         return config
 
-    def extra_losses(self, x, y, y_pred, training=True):
-        return navigator_losses(
-            x,
-            y,
-            y_pred["navigator_scores"],
-            self.backbone,
-            self.part_teacher,
-            self.anchor_pooling,
-            self.num_classes,
-            training=training,
-        )
+    @property
+    def teacher_backbone(self):
+        """The backbone the navigator's teacher runs over the whole input."""
+        return self.backbone

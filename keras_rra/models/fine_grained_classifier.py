@@ -1,5 +1,6 @@
 import keras
 
+from keras_rra.models.navigator_losses import navigator_losses
 from keras_rra.utils.validation import check_positive_int
 
 
@@ -34,9 +35,8 @@ class FineGrainedClassifier(keras.Model):
         # Output name -> weight of the output's mean added to the loss (an
         # area penalty on a saliency map in [0, 1]).
         self.area_terms = {}
-        # Name -> weight of a loss the subclass computes itself from the
-        # inputs, labels and outputs (`extra_losses`), e.g. a navigator's
-        # ranking loss.
+        # Name -> weight of the navigator's losses (`extra_losses`), which
+        # need the inputs, the labels and several outputs.
         self.extra_loss_terms = {}
         # Names of the layers whose variables form the global stream.
         self.global_stream_layers = [
@@ -173,11 +173,20 @@ class FineGrainedClassifier(keras.Model):
 
     def extra_losses(self, x, y, y_pred, training=True):
         """The terms of `extra_loss_terms` (name -> a scalar, the mean over
-        the batch) for the inputs `x`, the labels `y` and the output dict
-        `y_pred`; `training` is False in evaluation."""
-        raise NotImplementedError(
-            f"{type(self).__name__} declares the loss terms "
-            f"{sorted(self.extra_loss_terms)} but does not compute them."
+        the batch): a navigator's teacher and ranking losses, for a model
+        with `navigator_scores`, `part_teacher`, `anchor_pooling` and
+        `teacher_backbone` (see `navigator_losses`). `training` is False in
+        evaluation."""
+        images = x["images"] if isinstance(x, dict) else x
+        return navigator_losses(
+            images,
+            y,
+            y_pred["navigator_scores"],
+            self.teacher_backbone,
+            self.part_teacher,
+            self.anchor_pooling,
+            self.num_classes,
+            training=training,
         )
 
     def _track(self, name, value):

@@ -4,19 +4,18 @@ import keras
 from keras import ops
 
 from keras_rra.layers.anchor_pooling import AnchorPooling
-from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
 
 NAVIGATOR_LOSSES = ("teacher", "ranking")
 
 
-def build_teacher(num_classes, backbone, grid_size, anchor_sizes, input_size):
+def build_teacher(head, backbone, grid_size, anchor_sizes, input_size):
     """The teacher's classifier and box pooling, built with their weights.
 
     They run in the loss only, outside the model's graph, so they are built
     here, before any weights are loaded into the model.
 
     Args:
-        num_classes: the number of classes.
+        head: the teacher's classifier, a `Dense(num_classes)` layer.
         backbone: the backbone the teacher runs over the whole input.
         grid_size: `(h, w)` of the navigator's feature map.
         anchor_sizes: the navigator's box sides.
@@ -28,7 +27,6 @@ def build_teacher(num_classes, backbone, grid_size, anchor_sizes, input_size):
     features = backbone.compute_output_spec(
         keras.KerasTensor((None, *input_size, 3), dtype="float32")
     ).shape
-    head = FineGrainedClassifier._classification_head(num_classes, "part_teacher")
     head.build((None, features[-1]))
     pooling = AnchorPooling(tuple(grid_size), anchor_sizes, name="anchor_pooling")
     pooling.build(features)
