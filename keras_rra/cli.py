@@ -19,118 +19,101 @@ def _epoch_list(text):
         ) from None
 
 
-def _boolean(text):
-    value = text.strip().lower()
-    if value in ("true", "yes", "on", "1"):
-        return True
-    if value in ("false", "no", "off", "0"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false; received {text!r}")
-
-
-def _float_list(text):
-    try:
-        return [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas, e.g. 0.25,0.35; received {text!r}"
-        ) from None
-
-
 def _word_list(text):
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
 # Other spellings of some flags.
 FLAG_ALIASES = {"jit_compile": ["--jit"]}
-
-# Flags of `train`, one per TrainConfig field: (type, help).
-TRAIN_FLAGS = {
-    "model": (str, "rra, baseline or coarse2fine"),
-    "dataset": (
-        str,
-        "synthetic, folder:PATH, cub:PATH, aircraft:PATH or a tfds name "
-        "(caltech_birds2011, stanford_dogs, cars196, oxford_flowers102, ...)",
-    ),
-    "data_dir": (str, "tfds data folder, or the folder of folder/cub/aircraft"),
-    "augmentation": (str, "paper (resize) or standard (crop and flip)"),
-    "resize_size": (int, "shorter side before the standard crop"),
-    "boxes": (str, "patch boxes for --patch boxes: object or a CSV file"),
-    "on_bad_image": (str, "skip (with a warning) or error"),
-    "cache": (str, "cache decoded images: memory or a folder"),
-    "split_fraction": (float, "test share of a folder without split folders"),
-    "aircraft_level": (str, "FGVC-Aircraft labels: variant, family, manufacturer"),
-    "num_classes": (int, "classes of the synthetic dataset"),
-    "examples_per_class": (int, "training images per class (synthetic)"),
-    "test_examples_per_class": (int, "test images per class (synthetic)"),
-    "backbone": (str, "backbone name, e.g. tiny, vgg19, resnet50"),
-    "weights": (str, "backbone weights: imagenet or a weights file (default: none)"),
-    "image_size": (int, "side of the image the global stream sees"),
-    "input_size": (int, "side of the input images (default: image size)"),
-    "patch": (
-        str,
-        "patch source: navigator (learned), center, boxes, saliency or activation",
-    ),
-    "patch_size": (int, "side of the local stream's patch"),
-    "center_fraction": (float, "side of the centred patch relative to the image"),
-    "num_boxes": (int, "candidate boxes per image for --patch boxes"),
-    "eval_boxes": (str, "at inference with boxes: first or mean"),
-    "attention_maps": (int, "Coarse2Fine: attention maps M"),
-    "orthogonal_attention": (_boolean, "Coarse2Fine: orthogonal start (true/false)"),
-    "signed_sqrt": (_boolean, "Coarse2Fine: signed square root of pooled features"),
-    "l2_normalize": (_boolean, "Coarse2Fine: L2-normalise pooled features"),
-    "fine_input": (str, "Coarse2Fine: zoom or mask"),
-    "decoder_filters": (int, "channels of the inverse mapping (saliency)"),
-    "min_zoom_extent": (float, "smallest saliency box side, relative to the image"),
-    "max_zoom_extent": (float, "largest saliency box side (soft), relative"),
-    "area_weight": (float, "weight of the saliency map's mean in the loss"),
-    "num_parts": (int, "navigator: parts (boxes) looked at per image"),
-    "anchor_sizes": (_float_list, "navigator: candidate box sides, e.g. 0.25"),
-    "ranking_weight": (float, "navigator: weight of its ranking loss"),
-    "exploration": (float, "navigator: Gumbel noise on its scores in training"),
-    "stage1_epochs": (int, "Coarse2Fine: epochs of stage 1 (coarse)"),
-    "stage2_epochs": (int, "Coarse2Fine: epochs of stage 2 (coarse + fine)"),
-    "timesteps": (int, "refinement steps T"),
-    "lstm_units": (int, "units of each LSTM"),
-    "lstm_layers": (int, "stacked LSTMs"),
-    "addon_channels": (int, "channels of the global add-on convolutions"),
-    "local_weight": (float, "weight λ of the local stream"),
-    "global_loss": (str, "RRA: joint (CE of the summed logits) or separate"),
-    "dropout": (float, "dropout before the classifiers"),
-    "epochs": (int, "training epochs"),
-    "validation_freq": (int, "evaluate the test split every N epochs (0: never)"),
-    "batch_size": (int, "examples per batch"),
-    "optimizer": (str, "adam, adamw or sgd"),
-    "learning_rate": (float, "learning rate"),
-    "weight_decay": (float, "weight decay"),
-    "momentum": (float, "SGD momentum"),
-    "schedule": (str, "learning rate: constant, step or cosine"),
-    "decay_epochs": (_epoch_list, "epochs of the step decay, e.g. 30,60"),
-    "decay_factor": (float, "factor of each step decay (0.1)"),
-    "warmup_epochs": (int, "linear warm-up epochs of the cosine schedule"),
-    "global_learning_rate": (float, "SGD: the global stream's own base rate"),
-    "clip_norm": (float, "clip gradients to this global norm"),
-    "strategy": (str, "auto, default, mirrored, multiworker (TF_CONFIG) or tpu"),
-    "jit_compile": (str, "XLA: auto (accelerators only), on or off"),
-    "mixed_precision": (str, "float32, mixed_float16 or mixed_bfloat16"),
-    "checkpoint_every": (int, "checkpoint every N steps too (0: per epoch)"),
-    "connect_timeout": (float, "seconds a multi-worker cluster may take to form"),
-    "seed": (int, "random seed of data, initialisation and order"),
-    "output": (str, "run folder (default: runs/<timestamp>)"),
-}
+# The flags of `evaluate`: data settings of the run it evaluates on.
+EVALUATE_SETTINGS = (
+    "dataset",
+    "data_dir",
+    "on_bad_image",
+    "batch_size",
+    "examples_per_class",
+    "test_examples_per_class",
+    "seed",
+)
 
 
-def _flag(name):
-    return "--" + name.replace("_", "-")
+def _help(name, setting, owners):
+    """A setting's help line, with each model's default under the CLI's
+    default preset (and the paper preset's where it differs)."""
+    from keras_rra.settings.presets import PRESET
+    from keras_rra.settings.run_settings import defaults_by_model
+
+    if not owners:
+        return setting.describe()
+    defaults = defaults_by_model(name, PRESET.default)
+    text = setting.describe(defaults).replace(
+        "(default: ", f"[{', '.join(owners)}] (default: ", 1
+    )
+    if defaults == defaults_by_model(name, "paper"):
+        return text
+    return (
+        text[:-1]
+        + "; preset paper: "
+        + (
+            ", ".join(
+                f"{_shown(value)} ({model})" if len(owners) > 1 else _shown(value)
+                for model, value in defaults_by_model(name, "paper").items()
+            )
+            + ")"
+        )
+    )
+
+
+def _shown(value):
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
+
+
+def _add_setting(parser, name, setting, owners=()):
+    parser.add_argument(
+        setting.flag,
+        *FLAG_ALIASES.get(name, []),
+        type=setting.parse,
+        dest=name,
+        metavar=name.upper(),
+        help=_help(name, setting, owners).replace("%", "%%"),
+    )
 
 
 def _add_train_flags(parser):
-    """`--config` and one flag per `TrainConfig` setting."""
+    """`--config` and one flag per run setting, generated from the
+    declarations of `keras_rra.settings`."""
+    from keras_rra.settings.run_settings import run_settings
+
     parser.add_argument("--config", help="JSON or YAML file with the same keys")
-    for name, (kind, text) in TRAIN_FLAGS.items():
-        parser.add_argument(
-            _flag(name), *FLAG_ALIASES.get(name, []), type=kind, dest=name, help=text
-        )
+    groups = {
+        "run": parser.add_argument_group("run"),
+        "data": parser.add_argument_group("data"),
+        "model": parser.add_argument_group(
+            "model settings (the constructors' arguments; [the models that take each])"
+        ),
+        "training": parser.add_argument_group("training"),
+    }
+    from keras_rra.settings.data_settings import DATA_SETTINGS
+
+    for name, (setting, owners) in run_settings().items():
+        if name in ("model", "preset"):
+            group = groups["run"]
+        elif name in DATA_SETTINGS:
+            group = groups["data"]
+        elif owners:
+            group = groups["model"]
+        else:
+            group = groups["training"]
+        _add_setting(group, name, setting, owners)
+
+
+def train_flag_names():
+    """The names of the settings `train` takes as flags."""
+    from keras_rra.settings.run_settings import run_settings
+
+    return list(run_settings())
 
 
 def _build_parser():
@@ -163,17 +146,15 @@ def _build_parser():
         "evaluate",
         help="evaluate a saved model and print metrics as JSON",
         description="Evaluate a saved model. Dataset settings default to the "
-        "run's config.json beside the model.",
+        "run's config.json beside the model; without one, --dataset is needed.",
     )
     evaluate.add_argument("--model-path", required=True, help="a .keras file")
-    evaluate.add_argument("--dataset", help="dataset name")
-    evaluate.add_argument("--data-dir", help="data folder of the dataset")
-    evaluate.add_argument("--on-bad-image", help="skip or error")
     evaluate.add_argument("--split", default="test", help="split (default: test)")
-    evaluate.add_argument("--batch-size", type=int)
-    evaluate.add_argument("--examples-per-class", type=int)
-    evaluate.add_argument("--test-examples-per-class", type=int)
-    evaluate.add_argument("--seed", type=int)
+    from keras_rra.settings.run_settings import run_settings
+
+    for name in EVALUATE_SETTINGS:
+        _add_setting(evaluate, name, run_settings()[name][0])
+    evaluate.set_defaults(**dict.fromkeys(EVALUATE_SETTINGS))
 
     benchmark = commands.add_parser(
         "benchmark",
@@ -303,7 +284,7 @@ def _config_from(args):
     config = (
         TrainConfig.from_file(values["config"]) if "config" in values else TrainConfig()
     )
-    flags = {key: values[key] for key in TRAIN_FLAGS if key in values}
+    flags = {key: values[key] for key in train_flag_names() if key in values}
     return config.replace(**flags)
 
 
@@ -318,7 +299,7 @@ def _train(args):
                 "--resume RUN continues with RUN's own config.json and folder; "
                 "it cannot be combined with --config or --output."
             )
-        changes = {key: values[key] for key in TRAIN_FLAGS if key in values}
+        changes = {key: values[key] for key in train_flag_names() if key in values}
         config = resume_config(values["resume"], changes)
     else:
         config = _config_from(args)
@@ -328,34 +309,29 @@ def _train(args):
 
 
 def _evaluate(args):
-    from keras_rra.training.config import TrainConfig
     from keras_rra.training.inference import load_classifier
     from keras_rra.training.localization import synthetic_localization
     from keras_rra.training.run import evaluate
     from keras_rra.training.run import load_run_config
     from keras_rra.training.run import load_split
+    from keras_rra.training.run import model_data_config
     from keras_rra.training.seed import set_seed
 
     model = load_classifier(args.model_path)
-    config = load_run_config(args.model_path) or TrainConfig(
-        model="rra" if hasattr(model, "patch") else "baseline",
-        num_classes=model.num_classes,
-        image_size=int(model.inputs[0].shape[1]),
-    )
+    config = load_run_config(args.model_path)
+    if config is None:
+        if args.dataset is None:
+            raise ValueError(
+                f"{args.model_path!r} has no run config.json beside it, so the "
+                "data it was trained on is unknown: name the dataset to evaluate "
+                "on with --dataset (and --data-dir where it needs one)."
+            )
+        config = model_data_config(model, args.dataset)
     changes = {
         key: getattr(args, key)
-        for key in (
-            "dataset",
-            "data_dir",
-            "on_bad_image",
-            "batch_size",
-            "examples_per_class",
-            "seed",
-        )
+        for key in EVALUATE_SETTINGS
         if getattr(args, key) is not None
     }
-    if args.test_examples_per_class is not None:
-        changes["test_examples_per_class"] = args.test_examples_per_class
     config = config.replace(**changes)
     set_seed(config.seed)
     dataset, names = load_split(config, args.split, shuffle=False)
@@ -399,17 +375,13 @@ def _export(args):
 def _predict(args):
     from keras_rra.export.predictors import load_predictor
     from keras_rra.training.inference import predict_files
-    from keras_rra.training.run import evaluation_augmentation
-    from keras_rra.training.run import load_run_config
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1; received {args.top_k}.")
+    # The model carries its own preprocessing and class names, in every
+    # format: nothing beside the file is read.
     predictor = load_predictor(args.model_path)
-    config = load_run_config(args.model_path) if predictor.format == "keras" else None
-    augmentation = evaluation_augmentation(config)
-    results = predict_files(
-        predictor, args.images, top_k=args.top_k, augmentation=augmentation
-    )
+    results = predict_files(predictor, args.images, top_k=args.top_k)
     failed = 0
     for result in results:
         print(json.dumps(result))

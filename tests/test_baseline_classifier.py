@@ -35,5 +35,5 @@ def test_compile_defaults_measure_accuracy_on_logits():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="num_classes.*1"):
         BaselineClassifier(num_classes=1, backbone="tiny", image_size=32)
-    with pytest.raises(ValueError, match="Unknown backbone 'nope'"):
+    with pytest.raises(ValueError, match="Unknown `backbone`='nope'"):
         BaselineClassifier(num_classes=3, backbone="nope", image_size=32)

@@ -64,7 +64,7 @@ def test_unknown_keys_and_bad_files(tmp_path):
         ({"patch_size": 80}, "patch_size=80 is larger.*64"),
         ({"timesteps": 0}, "timesteps.*0"),
         ({"num_classes": 1}, "num_classes.*1"),
-        ({"backbone": "alexnet"}, "Unknown backbone 'alexnet'.*vgg19"),
+        ({"backbone": "alexnet"}, "Unknown `backbone`='alexnet'.*vgg19"),
         ({"dataset": "zip:/data"}, "Unknown dataset kind 'zip'"),
         ({"dataset": "cub"}, "needs a folder.*cub:PATH"),
         ({"augmentation": "heavy"}, "augmentation"),

@@ -154,3 +154,68 @@ def test_every_format_gives_keras_answers(kind, tmp_path):
     np.testing.assert_array_equal(onnx_probabilities.argmax(-1), top1)
     assert np.abs(onnx_probabilities - expected).max() <= 1e-4
     assert not [name for name in os.listdir(tmp_path) if ".partial" in name]
+
+
+def _scaled_weights(model, seed=0):
+    # A larger classifier than the initialisation's N(0, 0.01), so that a
+    # change of a few pixels moves the probabilities measurably.
+    rng = np.random.default_rng(seed)
+    for variable in model.get_layer("classifier").trainable_variables:
+        variable.assign(rng.normal(0, 0.3, variable.shape).astype("float32"))
+
+
+def test_a_raw_image_gets_one_answer_from_every_copy_and_format(tmp_path):
+    """One model, one image of another size and aspect: the same
+    probabilities from `.keras` anywhere on disk, `predict`, SavedModel
+    `serving_default`, TFLite and ONNX, with nothing beside the files."""
+    import shutil
+
+    from keras_rra.export.export_run import export_model
+    from keras_rra.layers.image_converter import ImageConverter
+    from keras_rra.training.inference import predict_files
+    from keras_rra.training.inference import prepare_image
+
+    converter = ImageConverter(32, augmentation="standard", resize_size=40)
+    model = BaselineClassifier(
+        num_classes=4,
+        backbone="tiny",
+        image_size=32,
+        class_names=NAMES,
+        image_converter=converter,
+    )
+    _scaled_weights(model)
+    rng = np.random.default_rng(1)
+    raw = rng.integers(0, 256, (50, 37, 3), dtype="uint8")
+    image_path = str(tmp_path / "raw.png")
+    Image.fromarray(raw).save(image_path)
+    expected = _softmax(
+        model.predict(converter(raw).numpy()[None], verbose=0)["logits"]
+    )
+    # A plain resize would answer otherwise: the test can tell them apart.
+    plain = prepare_image(raw, (32, 32))
+    resized = _softmax(model.predict(plain[None], verbose=0)["logits"])
+    assert np.abs(resized - expected).max() > 1e-3
+
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save(str(run / "model.keras"))
+    written = export_model(str(run / "model.keras"), str(tmp_path / "exported"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    copies = {"keras": str(elsewhere / "copy.keras")}
+    shutil.copy(run / "model.keras", copies["keras"])
+    for kind in ("tflite", "onnx"):
+        copies[kind] = str(elsewhere / os.path.basename(written[kind]))
+        shutil.copy(written[kind], copies[kind])
+    copies["saved_model"] = str(elsewhere / "saved_model")
+    shutil.copytree(written["saved_model"], copies["saved_model"])
+
+    for kind, path in copies.items():
+        (result,) = predict_files(load_predictor(path), [image_path], top_k=4)
+        got = {item["class"]: item["probability"] for item in result["predictions"]}
+        probabilities = np.array([got[name] for name in NAMES])
+        np.testing.assert_allclose(probabilities, expected[0], atol=1e-5, err_msg=kind)
+    served = tf.saved_model.load(copies["saved_model"]).signatures["serving_default"]
+    with open(image_path, "rb") as file:
+        answer = served(image_bytes=tf.constant([file.read()]))
+    np.testing.assert_allclose(answer["probabilities"].numpy(), expected, atol=1e-5)

@@ -74,3 +74,16 @@ def test_global_stream_variables_of_the_models():
     assert len(global_ids | local_ids | others) == len(rra.trainable_variables)
     baseline = BaselineClassifier(num_classes=3, backbone="tiny", image_size=32)
     assert len(baseline.global_stream_variables()) == len(baseline.trainable_variables)
+
+
+def test_the_private_optimizer_keys_it_rests_on_still_exist():
+    # Keras has no public per-variable key or index in its optimizers;
+    # MultiRateSGD uses these two. A Keras release that renames them fails
+    # here, by name, rather than in a training run.
+    import keras
+
+    optimizer = keras.optimizers.SGD()
+    variable = keras.Variable(np.zeros(2, "float32"))
+    optimizer.build([variable])
+    assert optimizer._var_key(variable) is not None
+    assert optimizer._get_variable_index(variable) == 0

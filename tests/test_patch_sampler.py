@@ -130,3 +130,19 @@ def test_wrong_image_rank_or_box_shape():
 def test_bad_patch_size():
     with pytest.raises(ValueError, match="patch_size"):
         PatchSampler(0)
+
+
+def test_patch_geometry_is_exact_under_bfloat16():
+    # 448 -> 224 as in the paper; pixel values 0/1 are exact in bfloat16, so
+    # any difference comes from where the samples land.
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 2, (2, 448, 448, 3)).astype("float32")
+    starts = rng.uniform(0.0, 0.45, (2, 2))
+    boxes = np.concatenate([starts, starts + 0.5], axis=-1).astype("float32")
+    exact = PatchSampler(224)(images, boxes)
+    mixed = PatchSampler(224, dtype="mixed_bfloat16")(images, boxes)
+    assert mixed.dtype == "bfloat16"
+    difference = np.abs(np.asarray(mixed, "float32") - np.asarray(exact))
+    # Interpolation weights in bfloat16 round by < 1%; a sample point moved
+    # by a fraction of a pixel would change 0/1 pixels by up to 1.
+    assert difference.max() < 0.02, difference.max()

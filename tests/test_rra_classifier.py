@@ -180,7 +180,7 @@ def test_vgg_local_stream_drops_the_last_max_pool():
         ({"timesteps": 0}, "timesteps.*0"),
         ({"patch_size": 48}, r"patch_size=\(48, 48\) is larger.*\(32, 32\)"),
         ({"num_classes": 1}, "num_classes.*1"),
-        ({"backbone": "vgg20"}, "Unknown backbone 'vgg20'.*resnet50"),
+        ({"backbone": "vgg20"}, "Unknown `backbone`='vgg20'.*resnet50"),
         ({"patch": "random"}, "patch.*'random'"),
         ({"eval_boxes": "max"}, "eval_boxes.*'max'"),
         ({"class_names": ["a", "b"]}, "2 names but num_classes=4"),
@@ -415,3 +415,26 @@ def test_learned_boxes_move_with_the_part():
         (boxes[:, 0, :2] <= part_centres) & (part_centres <= boxes[:, 0, 2:]), axis=1
     )
     assert inside.mean() > 0.7
+
+
+def test_loss_terms_add_up_to_the_loss_with_a_ragged_last_batch():
+    model = RRAClassifier(
+        num_classes=3,
+        backbone="tiny",
+        image_size=32,
+        patch_size=16,
+        timesteps=2,
+        lstm_units=8,
+        addon_channels=8,
+        patch="center",
+    )
+    model.compile()
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (18, 32, 32, 3)).astype("float32")
+    labels = rng.integers(0, 3, 18)
+    for batch_size in (16, 32):
+        metrics = model.evaluate(
+            images, labels, batch_size=batch_size, verbose=0, return_dict=True
+        )
+        terms = metrics["logits_loss"] + metrics["local_logits_loss"]
+        assert abs(terms - metrics["loss"]) < 1e-4, (batch_size, metrics)

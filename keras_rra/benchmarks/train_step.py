@@ -26,20 +26,28 @@ def _measure(settings):
     import numpy as np
     import tensorflow as tf
 
+    from keras_rra.settings.model_settings import MODEL_SETTINGS
     from keras_rra.training.config import TrainConfig
     from keras_rra.training.run import build_model
     from keras_rra.training.seed import set_seed
     from keras_rra.training.trainer import Trainer
 
+    takes = MODEL_SETTINGS[settings["model"]]
     config = TrainConfig(
         model=settings["model"],
-        backbone=settings["backbone"],
-        image_size=settings["image_size"],
-        patch_size=settings["patch_size"],
-        timesteps=settings["timesteps"],
-        lstm_units=settings["lstm_units"],
-        addon_channels=settings["addon_channels"],
         batch_size=settings["batch_size"],
+        **{
+            name: settings[name]
+            for name in (
+                "backbone",
+                "image_size",
+                "patch_size",
+                "timesteps",
+                "lstm_units",
+                "addon_channels",
+            )
+            if name in takes
+        },
     )
     set_seed(0)
     names = [str(index) for index in range(settings["num_classes"])]

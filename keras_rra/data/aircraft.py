@@ -20,8 +20,9 @@ from keras_rra.data.label_files import original_folder
 from keras_rra.data.label_files import parse_number
 from keras_rra.data.label_files import read_table
 from keras_rra.data.label_files import require_file
+from keras_rra.settings.data_settings import AIRCRAFT_LEVELS
 
-LEVELS = ("variant", "family", "manufacturer")
+LEVELS = AIRCRAFT_LEVELS
 SPLITS = ("train", "val", "trainval", "test")
 SPLIT_ALIASES = {"validation": "val"}
 BANNER_PIXELS = 20

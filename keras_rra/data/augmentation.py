@@ -8,10 +8,11 @@ import dataclasses
 
 import tensorflow as tf
 
+from keras_rra.settings.data_settings import AUGMENTATIONS
 from keras_rra.utils.validation import check_choice
 from keras_rra.utils.validation import check_positive_int
 
-PRESETS = ("paper", "standard")
+PRESETS = AUGMENTATIONS
 # The usual ratio of resize to crop side (256 -> 224 for ImageNet).
 RESIZE_RATIO = 256 / 224
 

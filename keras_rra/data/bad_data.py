@@ -2,7 +2,7 @@
 
 import warnings
 
-ON_BAD_IMAGE = ("skip", "error")
+from keras_rra.settings.data_settings import ON_BAD_IMAGE
 
 
 class BadDataWarning(UserWarning):

@@ -1,46 +1,43 @@
-"""Reading single image files into the package's image convention."""
+"""Reading single image files with the decoder training uses."""
 
 import os
 
-import numpy as np
-from PIL import Image
-from PIL import ImageOps
-from PIL import UnidentifiedImageError
+import tensorflow as tf
+
+from keras_rra.data.image_scan import check_image
+from keras_rra.data.pipeline import decode_image_file
 
 
-def read_image(path, size=None):
-    """Reads an image file as float32 RGB pixels in [0, 255].
+def read_image(path):
+    """Reads an image file as uint8 RGB pixels, exactly as training does.
 
-    Grayscale, palette, RGBA (alpha dropped), CMYK and 16-bit images are
-    converted to 8-bit RGB; EXIF orientation is applied.
+    One decoder everywhere: this is `tf.io.decode_image`, as in the input
+    pipeline and the SavedModel's `serving_default`. Grayscale, palette and
+    RGBA images become RGB (alpha dropped), 16-bit PNGs 8-bit, and an
+    animated GIF gives its first frame. EXIF orientation is **not** applied
+    (training never applies it, so a model has learned images as stored);
+    rotate such files before training and prediction alike.
 
     Args:
         path: the image file.
-        size: optional `(height, width)` to resize to (bilinear).
 
     Returns:
-        `(height, width, 3)` float32 array.
+        `(height, width, 3)` uint8 array.
 
     Raises:
         FileNotFoundError: if the file does not exist.
         ValueError: if the file is not a readable image, naming the file.
     """
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a folder, not an image file.")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Image file {path!r} does not exist.")
+    # Pillow names the problem in a sentence; TensorFlow's decoder would
+    # answer with a stack trace.
+    _, reason = check_image(path)
+    if reason is not None:
+        raise ValueError(f"Cannot read image {path!r}: {reason}.")
     try:
-        with Image.open(path) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-                # 16-bit: scale to 8 bit before the RGB conversion clips it.
-                array = np.asarray(image, dtype="float32")
-                high = 65535.0 if array.max() > 255 else 255.0
-                image = Image.fromarray((array / high * 255).astype("uint8"))
-            image = image.convert("RGB")
-            if size is not None:
-                height, width = size
-                if image.size != (width, height):
-                    image = image.resize((width, height), Image.BILINEAR)
-            return np.asarray(image, dtype="float32")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ValueError(f"Cannot read image {path!r}: {error}") from None
+        return decode_image_file(path).numpy()
+    except tf.errors.OpError as error:
+        raise ValueError(f"Cannot read image {path!r}: {error.message}") from None

@@ -10,12 +10,11 @@ from keras_rra.export.saved_model_export import next_version
 from keras_rra.export.tflite_export import QUANTIZATIONS
 from keras_rra.export.tflite_export import export_tflite
 from keras_rra.export.tflite_export import int8_float_layers
-from keras_rra.training.config import TrainConfig
 from keras_rra.training.inference import class_names_of
 from keras_rra.training.inference import load_classifier
-from keras_rra.training.run import evaluation_augmentation
 from keras_rra.training.run import load_run_config
 from keras_rra.training.run import load_split
+from keras_rra.training.run import model_data_config
 from keras_rra.utils.validation import check_choice
 
 FORMATS = ("saved_model", "tflite", "onnx", "all")
@@ -61,8 +60,9 @@ def export_model(
     The SavedModel `output/VERSION/` is always written: the TFLite
     (`output/VERSION[-float16|-int8].tflite` with a labels file) and ONNX
     (`output/VERSION.onnx`) models are converted from its `predict_images`
-    signature. The run's `config.json` beside the model, if any, gives the
-    evaluation resize of the serving signature and the calibration data.
+    signature. Each carries the model's class names and image converter
+    inside it (`keras_rra.export.model_metadata`). The run's `config.json`
+    beside the model, if any, gives the int8 calibration data only.
     """
     check_choice("format", export_format, FORMATS)
     check_choice("quantize", quantize, QUANTIZATIONS)
@@ -78,7 +78,6 @@ def export_model(
     model = load_classifier(model_path)
     config = load_run_config(model_path)
     names = class_names_of(model, model_path)
-    augmentation = evaluation_augmentation(config)
     formats = ["tflite", "onnx"] if export_format == "all" else [export_format]
     calibration = None
     if "tflite" in formats and quantize == "int8":
@@ -89,10 +88,7 @@ def export_model(
                 "--calibration-dataset."
             )
         if config is None:
-            config = TrainConfig(
-                num_classes=model.num_classes,
-                image_size=int(model.inputs[0].shape[1]),
-            )
+            config = model_data_config(model, calibration_dataset)
         calibration = calibration_images(config, calibration_dataset)
     version = next_version(output) if version is None else version
     written = {
@@ -102,7 +98,6 @@ def export_model(
             version=version,
             top_k=top_k,
             class_names=names,
-            augmentation=augmentation,
             overwrite=overwrite,
         )
     }

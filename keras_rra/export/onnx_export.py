@@ -7,6 +7,8 @@ import sys
 
 from keras_rra.export.atomic import atomic_output
 from keras_rra.export.labels_file import write_labels
+from keras_rra.export.model_metadata import add_onnx_metadata
+from keras_rra.export.model_metadata import read_saved_model_metadata
 from keras_rra.export.saved_model_export import IMAGES_SIGNATURE
 
 DEFAULT_OPSET = 17
@@ -59,6 +61,9 @@ def export_onnx(
                 f"tf2onnx could not convert {saved_model_dir}: "
                 + " | ".join(lines[-3:])
             )
+        metadata = read_saved_model_metadata(saved_model_dir)
+        if metadata is not None:
+            add_onnx_metadata(partial, metadata)
     if class_names is not None:
         write_labels(path, class_names)
     return path

@@ -1,9 +1,11 @@
 """One interface over every format a classifier is saved in: `.keras`, a
 SavedModel folder, `.tflite` and `.onnx`.
 
-A predictor has `format`, `image_size` `(height, width)`, `class_names` and
-`probabilities(images)` for float pixels `(B, H, W, 3)` in [0, 255]. The
-exported formats run their `predict_images` signature.
+A predictor has `format`, `image_size` `(height, width)`, `class_names`,
+`image_converter` (the model's own evaluation resize and crop, read from
+inside the file) and `probabilities(images)` for float pixels
+`(B, H, W, 3)` in [0, 255]. The exported formats run their
+`predict_images` signature.
 """
 
 import os
@@ -13,12 +15,21 @@ import numpy as np
 
 from keras_rra.export.labels_file import read_labels
 from keras_rra.export.labels_file import read_names
+from keras_rra.export.model_metadata import image_converter_of
+from keras_rra.export.model_metadata import read_onnx_metadata
+from keras_rra.export.model_metadata import read_saved_model_metadata
+from keras_rra.export.model_metadata import read_tflite_metadata
 from keras_rra.export.saved_model_export import CLASS_NAMES_FILE
 from keras_rra.export.saved_model_export import IMAGES_SIGNATURE
 from keras_rra.export.saved_model_export import version_numbers
 from keras_rra.training.inference import KerasPredictor
 from keras_rra.training.inference import class_names_of
 from keras_rra.training.inference import load_classifier
+
+
+def _names(metadata, classes):
+    names = (metadata or {}).get("class_names")
+    return list(names) if names and len(names) == classes else None
 
 
 class SavedModelPredictor:
@@ -34,9 +45,11 @@ class SavedModelPredictor:
         spec = self.function.structured_input_signature[1]["images"]
         self.image_size = tuple(int(size) for size in spec.shape[1:3])
         classes = int(self.function.structured_outputs["probabilities"].shape[-1])
-        self.class_names = read_names(
+        metadata = read_saved_model_metadata(path)
+        self.class_names = _names(metadata, classes) or read_names(
             os.path.join(path, "assets.extra", CLASS_NAMES_FILE), classes
         )
+        self.image_converter = image_converter_of(metadata)
 
     def probabilities(self, images):
         return self.function(images=np.asarray(images, "float32"))[
@@ -58,7 +71,10 @@ class TFLitePredictor:
         details = self.runner.get_input_details()["images"]
         self.image_size = tuple(int(size) for size in details["shape"][1:3])
         classes = int(self.runner.get_output_details()["probabilities"]["shape"][-1])
-        self.class_names = read_labels(path, classes)
+        with open(path, "rb") as file:
+            metadata = read_tflite_metadata(file.read())
+        self.class_names = _names(metadata, classes) or read_labels(path, classes)
+        self.image_converter = image_converter_of(metadata)
 
     def probabilities(self, images):
         return self.runner(images=np.asarray(images, "float32"))["probabilities"]
@@ -79,7 +95,9 @@ class ONNXPredictor:
         self.image_size = tuple(int(size) for size in inputs.shape[1:3])
         outputs = {output.name: output for output in self.session.get_outputs()}
         classes = int(outputs["probabilities"].shape[-1])
-        self.class_names = read_labels(path, classes)
+        metadata = read_onnx_metadata(self.session)
+        self.class_names = _names(metadata, classes) or read_labels(path, classes)
+        self.image_converter = image_converter_of(metadata)
 
     def probabilities(self, images):
         (probabilities,) = self.session.run(

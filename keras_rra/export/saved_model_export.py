@@ -8,8 +8,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rra.data.augmentation import Augmentation
 from keras_rra.export.atomic import atomic_output
+from keras_rra.export.model_metadata import model_metadata
+from keras_rra.export.model_metadata import write_saved_model_metadata
 from keras_rra.export.serving_warmup import predict_log
 from keras_rra.export.serving_warmup import write_warmup
 from keras_rra.training.inference import class_names_of
@@ -56,7 +57,7 @@ def _image_size(model):
     return tuple(int(size) for size in model.inputs[0].shape[1:3])
 
 
-def serving_functions(model, class_names=None, top_k=5, augmentation=None):
+def serving_functions(model, class_names=None, top_k=5):
     """The two serving functions of `model`, as `tf.function`s.
 
     Returns:
@@ -64,14 +65,18 @@ def serving_functions(model, class_names=None, top_k=5, augmentation=None):
         Both return `OUTPUT_NAMES`. `image_bytes` is a batch of encoded
         JPEG, PNG, GIF, BMP or WebP strings, decoded to RGB (alpha and
         animation frames after the first are dropped) and brought to the
-        model's size by `augmentation`'s evaluation transform (default: a
-        plain antialiased resize); `images` are float RGB pixels in
+        model's size by the model's own `image_converter` (the evaluation
+        resize and crop of its data); `images` are float RGB pixels in
         [0, 255] at the model's size.
     """
     check_exportable(model)
     height, width = _image_size(model)
-    if augmentation is None:
-        augmentation = Augmentation("paper", image_size=height)
+    converter = model.image_converter
+    if converter is None:
+        raise ValueError(
+            f"{model.name} has no image_converter (its input is not square), "
+            "so encoded images cannot be brought to its size."
+        )
     names = list(class_names or class_names_of(model))
     if len(names) != model.num_classes:
         raise ValueError(
@@ -101,9 +106,7 @@ def serving_functions(model, class_names=None, top_k=5, augmentation=None):
         # runs, with a less helpful message.
         with tf.control_dependencies([not_empty]):
             image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
-        image, _ = augmentation.resize(image)
-        image, _ = augmentation.finish(image, training=False)
-        return tf.ensure_shape(tf.cast(image, tf.float32), (height, width, 3))
+        return tf.ensure_shape(converter(image), (height, width, 3))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def serve_bytes(image_bytes):
@@ -137,7 +140,6 @@ def export_saved_model(
     version=None,
     top_k=5,
     class_names=None,
-    augmentation=None,
     overwrite=False,
 ):
     """Exports `model` as `output/VERSION/`, a SavedModel for TF Serving.
@@ -149,8 +151,6 @@ def export_saved_model(
         version: an integer >= 1, or None for the next free one.
         top_k: how many classes the `top_k_*` outputs list.
         class_names: default: the model's own, else its indices.
-        augmentation: the `Augmentation` whose evaluation transform brings
-            decoded images to the model's size (default: a plain resize).
         overwrite: replace an existing version.
 
     Returns:
@@ -167,7 +167,7 @@ def export_saved_model(
     if version < 1:
         raise ValueError(f"`version` must be >= 1; received {version}.")
     names_list = list(class_names or class_names_of(model))
-    functions = serving_functions(model, names_list, top_k, augmentation)
+    functions = serving_functions(model, names_list, top_k)
     path = os.path.join(output, str(int(version)))
     height, width = _image_size(model)
     with atomic_output(path, overwrite=overwrite) as partial:
@@ -186,6 +186,9 @@ def export_saved_model(
                 )
             ],
         )
+        # The class names and image converter, for every format converted
+        # from this folder and for predictors (TF Serving ignores it).
+        write_saved_model_metadata(partial, model_metadata(model, names_list))
         # For clients that read the files (TF Serving ignores assets.extra).
         names_path = os.path.join(partial, "assets.extra", CLASS_NAMES_FILE)
         with open(names_path, "w", encoding="utf-8") as file:

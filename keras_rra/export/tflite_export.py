@@ -6,10 +6,12 @@ import warnings
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.lite.python import schema_py_generated as schema
+from ai_edge_litert import schema_py_generated as schema
 
 from keras_rra.export.atomic import atomic_output
 from keras_rra.export.labels_file import write_labels
+from keras_rra.export.model_metadata import add_tflite_metadata
+from keras_rra.export.model_metadata import read_saved_model_metadata
 from keras_rra.export.saved_model_export import IMAGES_SIGNATURE
 from keras_rra.layers.activation_peak_boxes import ActivationPeakBoxes
 from keras_rra.layers.center_boxes import CenterBoxes
@@ -85,7 +87,12 @@ def int8_float_layers(model):
     layers = [
         layer for layer in model.layers if isinstance(layer, INT8_FLOAT_LAYER_TYPES)
     ]
-    layers.append(model.output["logits"]._keras_history.operation)
+    logits = model.output["logits"]
+    layers += [
+        layer
+        for layer in model.layers
+        if not isinstance(layer.output, (list, tuple, dict)) and layer.output is logits
+    ]
     return sorted({f"{model.name}/{layer.name}" for layer in layers})
 
 
@@ -203,6 +210,9 @@ def convert_tflite(
         else:
             flatbuffer = converter.convert()
     check_builtin_only(flatbuffer, f"The {quantize} TFLite model of {saved_model_dir}")
+    metadata = read_saved_model_metadata(saved_model_dir)
+    if metadata is not None:
+        flatbuffer = add_tflite_metadata(flatbuffer, metadata)
     return flatbuffer
 
 
@@ -220,8 +230,8 @@ def export_tflite(
     The arguments are `convert_tflite`'s; for int8 give `float_layers`
     (`int8_float_layers(model)`, as `export_model` does), or the sampling
     geometry is quantized too. The model outputs the class names itself
-    (`top_k_class_names`); the labels file is for runtimes that read only
-    numbers.
+    (`top_k_class_names`) and carries them with its image converter in its
+    metadata; the labels file is for runtimes that read only files.
 
     Returns:
         `path`.

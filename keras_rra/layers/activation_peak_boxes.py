@@ -74,7 +74,7 @@ class ActivationPeakBoxes(keras.layers.Layer):
         cy = ops.clip(centre(1, shape[1]), half, 1.0 - half)
         cx = ops.clip(centre(2, shape[2]), half, 1.0 - half)
         boxes = ops.stack([cy - half, cx - half, cy + half, cx + half], axis=-1)
-        return ops.cast(ops.expand_dims(boxes, 1), self.compute_dtype)
+        return ops.cast(ops.expand_dims(boxes, 1), "float32")
 
     def compute_output_shape(self, class_maps_shape, logits_shape):
         return (class_maps_shape[0], 1, 4)

@@ -34,6 +34,9 @@ class BoxSelector(keras.layers.Layer):
     """
 
     def __init__(self, eval_mode="first", seed=None, **kwargs):
+        # Boxes arrive in float32 under every policy: autocasting them to
+        # bfloat16 would move a 448-px image's sample points by up to 2 px.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.eval_mode = check_choice("eval_mode", eval_mode, ("first", "all"))
         self.seed = seed
@@ -48,6 +51,8 @@ class BoxSelector(keras.layers.Layer):
         self.built = True
 
     def call(self, boxes, training=None):
+        # Boxes stay float32 under every policy (see `PatchSampler`).
+        boxes = ops.cast(boxes, "float32")
         if training:
             num_boxes = boxes.shape[1] or ops.shape(boxes)[1]
             choice = keras.random.randint(

@@ -40,9 +40,7 @@ class CenterBoxes(keras.layers.Layer):
     def call(self, images):
         low = (1.0 - self.fraction) / 2.0
         high = low + self.fraction
-        box = ops.convert_to_tensor(
-            [[[low, low, high, high]]], dtype=self.compute_dtype
-        )
+        box = ops.convert_to_tensor([[[low, low, high, high]]], dtype="float32")
         return ops.repeat(box, ops.shape(images)[0], axis=0)
 
     def compute_output_shape(self, images_shape):

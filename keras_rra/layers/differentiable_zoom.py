@@ -76,6 +76,9 @@ class DifferentiableZoom(keras.layers.Layer):
         keep_aspect=True,
         **kwargs,
     ):
+        # Boxes arrive in float32 under every policy: autocasting them to
+        # bfloat16 would move a 448-px image's sample points by up to 2 px.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.output_size = to_size("output_size", output_size)
         self.spread = float(spread)

@@ -205,7 +205,7 @@ class PartNavigator(keras.layers.Layer):
         choices = ops.stack(choices, axis=1)
         boxes = ops.einsum("bkn,nc->bkc", choices, ops.convert_to_tensor(anchors))
         chosen_scores = ops.einsum("bkn,bn->bk", choices, scores)
-        return ops.cast(boxes, self.compute_dtype), chosen_scores
+        return boxes, chosen_scores
 
     def compute_output_shape(self, feature_map_shape):
         batch = feature_map_shape[0]

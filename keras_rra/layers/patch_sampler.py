@@ -48,6 +48,9 @@ class PatchSampler(keras.layers.Layer):
     """
 
     def __init__(self, patch_size=224, **kwargs):
+        # Boxes arrive in float32 under every policy: autocasting them to
+        # bfloat16 would move a 448-px image's sample points by up to 2 px.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.patch_size = to_size("patch_size", patch_size)
 
@@ -72,8 +75,10 @@ class PatchSampler(keras.layers.Layer):
         if not per_image:
             boxes = ops.expand_dims(boxes, axis=1)
 
-        dtype = self.compute_dtype
-        images = ops.cast(images, dtype)
+        # Coordinates in float32 under every policy: in bfloat16 a pixel
+        # coordinate of a 448-px image is off by up to 2 px.
+        dtype = "float32"
+        images = ops.cast(images, self.compute_dtype)
         boxes = ops.cast(boxes, dtype)
         image_shape = ops.shape(images)
         batch, height, width = image_shape[0], image_shape[1], image_shape[2]
@@ -112,8 +117,12 @@ class PatchSampler(keras.layers.Layer):
             values = ops.take(flat_images, ops.reshape(index, (-1,)), axis=0)
             return ops.reshape(values, (-1, patch_height, patch_width, channels))
 
-        y_weight = ops.reshape(y_weight, (-1, patch_height, 1, 1))
-        x_weight = ops.reshape(x_weight, (-1, 1, patch_width, 1))
+        y_weight = ops.cast(
+            ops.reshape(y_weight, (-1, patch_height, 1, 1)), self.compute_dtype
+        )
+        x_weight = ops.cast(
+            ops.reshape(x_weight, (-1, 1, patch_width, 1)), self.compute_dtype
+        )
         top = gather(y_low, x_low) * (1.0 - x_weight) + gather(y_low, x_high) * x_weight
         bottom = (
             gather(y_high, x_low) * (1.0 - x_weight) + gather(y_high, x_high) * x_weight

@@ -9,11 +9,20 @@ from keras_rra.models.coarse2fine_classifier import Coarse2FineClassifier
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
 from keras_rra.models.rra_classifier import RRAClassifier
 
+# The models `keras-rra train --model NAME` builds; each declares its
+# settings (`cls.settings`, from `keras_rra.settings.model_settings`).
+MODEL_CLASSES = {
+    "rra": RRAClassifier,
+    "baseline": BaselineClassifier,
+    "coarse2fine": Coarse2FineClassifier,
+}
+
 __all__ = [
     "BACKBONES",
     "BaselineClassifier",
     "Coarse2FineClassifier",
     "FineGrainedClassifier",
+    "MODEL_CLASSES",
     "RRAClassifier",
     "backbone_names",
     "build_backbone",

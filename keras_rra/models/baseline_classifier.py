@@ -3,6 +3,7 @@ import keras
 from keras_rra.layers.image_resize import ImageResize
 from keras_rra.models.backbones import build_backbone
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
+from keras_rra.settings.model_settings import BASELINE_SETTINGS
 from keras_rra.utils.validation import to_size
 
 
@@ -23,8 +24,13 @@ class BaselineClassifier(FineGrainedClassifier):
             view of RRA, for a like-for-like comparison).
         weights: None, `"imagenet"` or a weights file, for a named backbone.
         dropout: dropout rate before the classifier.
+        image_converter: the `ImageConverter` that brings a raw image to
+            `input_size`, saved with the model (default: a plain resize).
         class_names: optional list of `num_classes` names.
-        **kwargs: passed to `keras.Model`.
+        **kwargs: passed to `keras.Model` (`name`, `dtype`).
+
+    `backbone`, `image_size`, `input_size`, `weights` and `dropout` are
+    declared in `keras_rra.settings.model_settings` (`BASELINE_SETTINGS`).
 
     Call arguments:
         images: float RGB pixels in [0, 255], `(batch, height, width, 3)`.
@@ -39,6 +45,8 @@ class BaselineClassifier(FineGrainedClassifier):
     >>> model.fit(train_dataset, epochs=2)  # elements (images, labels)
     """
 
+    settings = BASELINE_SETTINGS
+
     def __init__(
         self,
         num_classes,
@@ -47,10 +55,12 @@ class BaselineClassifier(FineGrainedClassifier):
         input_size=None,
         weights=None,
         dropout=0.0,
+        image_converter=None,
         class_names=None,
         **kwargs,
     ):
         num_classes, class_names = self._check_classes(num_classes, class_names)
+        self._check_settings(BASELINE_SETTINGS, locals())
         image_size = to_size("image_size", image_size)
         input_size = to_size("input_size", input_size or image_size)
         kwargs.setdefault("name", "baseline_classifier")
@@ -76,6 +86,7 @@ class BaselineClassifier(FineGrainedClassifier):
             outputs={"logits": logits},
             num_classes=num_classes,
             class_names=class_names,
+            image_converter=image_converter,
             **kwargs,
         )
 

@@ -14,15 +14,15 @@ from keras_rra.layers.probability_average import ProbabilityAverage
 from keras_rra.models.backbones import build_backbone
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
 from keras_rra.models.navigator_losses import build_teacher
+from keras_rra.settings.model_settings import COARSE2FINE_SETTINGS
+from keras_rra.settings.model_settings import FINE_INPUTS
 from keras_rra.utils.validation import check_choice
-from keras_rra.utils.validation import check_fraction
-from keras_rra.utils.validation import check_non_negative
-from keras_rra.utils.validation import check_positive_int
 from keras_rra.utils.validation import to_fractions
 from keras_rra.utils.validation import to_size
 
+__all__ = ["FINE_INPUTS", "STAGES", "Coarse2FineClassifier"]
+
 STAGES = (1, 2)
-FINE_INPUTS = ("navigator", "zoom", "mask")
 
 
 @keras.saving.register_keras_serializable(package="keras_rra")
@@ -92,8 +92,15 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         dropout: dropout before the classifier.
         stage: 1 or 2, the training stage the model starts in.
         seed: seed of the navigator's exploration.
+        image_converter: the `ImageConverter` that brings a raw image to
+            `input_size`, saved with the model (default: a plain resize).
         class_names: optional list of `num_classes` names.
-        **kwargs: passed to `keras.Model`.
+        **kwargs: passed to `keras.Model` (`name`, `dtype`).
+
+    Every argument but `num_classes`, `class_names`, `image_converter`,
+    `stage` and `seed` is a setting declared in
+    `keras_rra.settings.model_settings` (`COARSE2FINE_SETTINGS`), and
+    `keras-rra train` takes it under the same name.
 
     Call arguments:
         images: float RGB pixels in [0, 255], `(batch, height, width, 3)`.
@@ -115,6 +122,8 @@ class Coarse2FineClassifier(FineGrainedClassifier):
     >>> model.fit(train_dataset, epochs=10,
     ...           callbacks=[keras_rra.training.TwoStageTraining(5)])
     """
+
+    settings = COARSE2FINE_SETTINGS
 
     def __init__(
         self,
@@ -139,21 +148,16 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         dropout=0.0,
         stage=1,
         seed=None,
+        image_converter=None,
         class_names=None,
         **kwargs,
     ):
         num_classes, class_names = self._check_classes(num_classes, class_names)
+        self._check_settings(COARSE2FINE_SETTINGS, locals())
         image_size = to_size("image_size", image_size)
         input_size = to_size("input_size", input_size or image_size)
-        check_positive_int("num_attention_maps", num_attention_maps)
-        check_positive_int("num_parts", num_parts)
-        ranking_weight = check_non_negative("ranking_weight", ranking_weight)
         anchor_sizes = to_fractions("anchor_sizes", anchor_sizes)
-        check_choice("fine_input", fine_input, FINE_INPUTS)
         check_choice("stage", stage, STAGES)
-        min_zoom_extent = check_fraction("min_zoom_extent", min_zoom_extent)
-        max_zoom_extent = check_fraction("max_zoom_extent", max_zoom_extent)
-        area_weight = check_non_negative("area_weight", area_weight)
         kwargs.setdefault("name", "coarse2fine_classifier")
 
         # === Layers ===
@@ -272,6 +276,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             },
             num_classes=num_classes,
             class_names=class_names,
+            image_converter=image_converter,
             **kwargs,
         )
 

@@ -1,7 +1,39 @@
+import contextlib
+import functools
+
 import keras
 
+from keras_rra.layers.image_converter import ImageConverter
 from keras_rra.models.navigator_losses import navigator_losses
+from keras_rra.settings.presets import PRESET
+from keras_rra.settings.presets import PRESETS
 from keras_rra.utils.validation import check_positive_int
+
+
+@contextlib.contextmanager
+def dtype_policy_scope(dtype):
+    """Builds layers under `dtype` (a policy or its name), then restores the
+    global policy: a model saved under `mixed_bfloat16` is rebuilt so."""
+    if dtype is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+class _ClassificationLoss(keras.losses.Loss):
+    """A plain loss function as a `keras.losses.Loss` (mean over the batch)."""
+
+    def __init__(self, function, **kwargs):
+        super().__init__(**kwargs)
+        self.function = function
+
+    def call(self, y_true, y_pred):
+        return self.function(y_true, y_pred)
 
 
 class FineGrainedClassifier(keras.Model):
@@ -16,19 +48,52 @@ class FineGrainedClassifier(keras.Model):
     no arguments.
 
     Subclasses build their graph, call `super().__init__(inputs=...,
-    outputs=...)` and then set `loss_terms`.
+    outputs=...)` and then set `loss_terms`; their `settings` (a
+    `SettingGroup` of `keras_rra.settings`) declare their arguments. A
+    `dtype` keyword (a dtype policy) builds every layer under that policy
+    and is saved with the model.
 
     Args:
         num_classes: int >= 2.
         class_names: optional list of `num_classes` strings, kept in the
             model's config so that a saved model can name its predictions.
+        image_converter: the `ImageConverter` (or its config) that brings
+            a raw image to the model's input, kept in the model's config so
+            that every copy and export of the model prepares images alike;
+            default: a plain resize to the input size.
         **kwargs: passed to `keras.Model` (`inputs`, `outputs`, `name`).
     """
 
-    def __init__(self, *args, num_classes=None, class_names=None, **kwargs):
+    settings = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__init__
+        if getattr(init, "builds_under_policy", False):
+            return
+
+        # Every layer a subclass builds in `__init__` takes the model's
+        # `dtype` policy, as keras-hub's models do.
+        @functools.wraps(init)
+        def init_under_policy(self, *args, **kwargs):
+            with dtype_policy_scope(kwargs.get("dtype")):
+                init(self, *args, **kwargs)
+
+        init_under_policy.builds_under_policy = True
+        cls.__init__ = init_under_policy
+
+    def __init__(
+        self,
+        *args,
+        num_classes=None,
+        class_names=None,
+        image_converter=None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.num_classes = num_classes
         self.class_names = class_names
+        self.image_converter = self._converter(image_converter)
         # Output name -> weight of its classification loss. A term of weight
         # zero is still measured (its tracker shows it) but not trained on.
         self.loss_terms = {"logits": 1.0}
@@ -42,6 +107,56 @@ class FineGrainedClassifier(keras.Model):
         self.global_stream_layers = [
             layer.name for layer in self.layers if layer.trainable_variables
         ]
+
+    @classmethod
+    def from_preset(cls, preset, num_classes, **kwargs):
+        """The model with the model settings of a named preset of
+        `keras_rra.settings.presets` (`"cpu"`: a tiny CNN on 64-px images;
+        `"paper"`: the constructor's own defaults), changed by `kwargs`.
+
+        Example:
+
+        >>> model = RRAClassifier.from_preset("cpu", num_classes=10)
+        >>> model.lstm_units
+        128
+        """
+        PRESET.check(preset)
+        values = {
+            name: value
+            for name, value in PRESETS[preset].items()
+            if name in cls.settings
+        }
+        return cls(num_classes=num_classes, **{**values, **kwargs})
+
+    def _converter(self, image_converter):
+        if isinstance(image_converter, dict):
+            image_converter = keras.saving.deserialize_keras_object(image_converter)
+        if image_converter is None:
+            height, width = (int(size) for size in self.inputs[0].shape[1:3])
+            if height != width:
+                return None
+            image_converter = ImageConverter(height, name="image_converter")
+        if not isinstance(image_converter, ImageConverter):
+            raise ValueError(
+                "`image_converter` must be an ImageConverter or its config; "
+                f"received {type(image_converter).__name__}."
+            )
+        size = tuple(int(side) for side in self.inputs[0].shape[1:3])
+        if (image_converter.image_size,) * 2 != size:
+            raise ValueError(
+                f"image_converter makes {image_converter.image_size}-px images; "
+                f"the model takes {size}."
+            )
+        return image_converter
+
+    @staticmethod
+    def _check_settings(settings, arguments):
+        """Checks every argument that is a declared setting (see
+        `keras_rra.settings`); Python objects such as a backbone model
+        pass."""
+        for name, value in arguments.items():
+            if name in settings and (name != "backbone" or isinstance(value, str)):
+                settings.check_value(name, value)
 
     def call(self, inputs, training=None, mask=None):
         self._check_images(inputs)
@@ -120,6 +235,8 @@ class FineGrainedClassifier(keras.Model):
                 ),
             ]
         self._per_output_loss = not isinstance(loss, dict)
+        if self._per_output_loss:
+            self.classification_loss = self._as_loss(loss)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
         # One tracker per loss term, so history shows each stream's loss.
         names = [f"{output}_loss" for output in self.loss_terms]
@@ -131,6 +248,17 @@ class FineGrainedClassifier(keras.Model):
             }
         else:
             self.loss_term_trackers = {}
+
+    @staticmethod
+    def _as_loss(loss):
+        """The one classification loss as a `keras.losses.Loss` (it reduces
+        over the batch and scales for `tf.distribute` as `compile` does)."""
+        loss = keras.losses.get(loss)
+        if isinstance(loss, keras.losses.Loss):
+            return loss
+        if callable(loss):
+            return _ClassificationLoss(loss, name=getattr(loss, "__name__", None))
+        raise ValueError(f"`loss` must be a Keras loss; received {loss!r}.")
 
     def compile_from_config(self, config):
         # Keras skips this for models with a custom `compile`; ours accepts
@@ -148,27 +276,33 @@ class FineGrainedClassifier(keras.Model):
             return super().compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training
             )
+        # Each term is a mean over the batch; its tracker weights it by the
+        # batch size, as Keras' own `loss` tracker does, so that the terms of
+        # an epoch with a ragged last batch add up to `loss`.
+        batch_size = keras.ops.shape(y)[0]
         total = 0.0
         for output, weight in self.loss_terms.items():
-            term = self._compile_loss(y, y_pred[output], sample_weight)
-            self._track(f"{output}_loss", self._unscaled_for_distribution(term))
+            term = self.classification_loss(y, y_pred[output], sample_weight)
+            self._track(
+                f"{output}_loss", self._unscaled_for_distribution(term), batch_size
+            )
             if weight:
                 total = total + weight * term
         for output, weight in self.area_terms.items():
             area = keras.ops.mean(keras.ops.cast(y_pred[output], "float32"))
-            self._track(f"{output}_area", area)
+            self._track(f"{output}_area", area, batch_size)
             if weight:
-                total = total + self._aggregate_additional_loss(weight * area)
+                total = total + self._scaled_for_distribution(weight * area)
         if self.extra_loss_terms:
             terms = self.extra_losses(x, y, y_pred, training=training)
             for name, weight in self.extra_loss_terms.items():
-                self._track(f"{name}_loss", terms[name])
+                self._track(f"{name}_loss", terms[name], batch_size)
                 if weight:
-                    total = total + self._aggregate_additional_loss(
-                        weight * terms[name]
-                    )
+                    total = total + self._scaled_for_distribution(weight * terms[name])
         for loss in self.losses:
-            total = total + self._aggregate_additional_loss(loss)
+            total = total + self._scaled_for_distribution(
+                keras.ops.sum(keras.ops.cast(loss, "float32"))
+            )
         return total
 
     def extra_losses(self, x, y, y_pred, training=True):
@@ -189,10 +323,10 @@ class FineGrainedClassifier(keras.Model):
             training=training,
         )
 
-    def _track(self, name, value):
+    def _track(self, name, value, batch_size):
         tracker = self.loss_term_trackers.get(name)
         if tracker is not None:
-            tracker.update_state(value)
+            tracker.update_state(value, sample_weight=batch_size)
 
     def loss_signature(self):
         """What the traced training step depends on besides the weights.
@@ -205,6 +339,22 @@ class FineGrainedClassifier(keras.Model):
             tuple(self.area_terms.items()),
             tuple(self.extra_loss_terms.items()),
         )
+
+    @staticmethod
+    def _replicas():
+        if keras.backend.backend() != "tensorflow":
+            return 1
+        import tensorflow as tf
+
+        return tf.distribute.get_strategy().num_replicas_in_sync
+
+    @classmethod
+    def _scaled_for_distribution(cls, value):
+        # A term that is a plain mean, divided by the replicas as Keras
+        # divides its own losses: the summed gradients are then those of the
+        # global batch.
+        replicas = cls._replicas()
+        return value / replicas if replicas > 1 else value
 
     @staticmethod
     def _unscaled_for_distribution(value):
@@ -233,14 +383,20 @@ class FineGrainedClassifier(keras.Model):
         return {
             "name": self.name,
             "trainable": self.trainable,
+            "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
             "num_classes": self.num_classes,
             "class_names": self.class_names,
+            "image_converter": (
+                None
+                if self.image_converter is None
+                else keras.saving.serialize_keras_object(self.image_converter)
+            ),
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("backbone", "local_backbone"):
+        for key in ("backbone", "local_backbone", "dtype"):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

@@ -14,16 +14,14 @@ from keras_rra.layers.temporal_attention_pooling import TemporalAttentionPooling
 from keras_rra.models.backbones import build_backbone
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
 from keras_rra.models.navigator_losses import build_teacher
-from keras_rra.utils.validation import check_choice
-from keras_rra.utils.validation import check_fraction
-from keras_rra.utils.validation import check_non_negative
-from keras_rra.utils.validation import check_positive_int
+from keras_rra.settings.model_settings import EVAL_BOXES
+from keras_rra.settings.model_settings import GLOBAL_LOSSES
+from keras_rra.settings.model_settings import PATCH_SOURCES
+from keras_rra.settings.model_settings import RRA_SETTINGS
 from keras_rra.utils.validation import to_fractions
 from keras_rra.utils.validation import to_size
 
-PATCH_SOURCES = ("navigator", "center", "boxes", "saliency", "activation")
-EVAL_BOXES = ("first", "mean")
-GLOBAL_LOSSES = ("joint", "separate")
+__all__ = ["EVAL_BOXES", "GLOBAL_LOSSES", "PATCH_SOURCES", "RRAClassifier"]
 
 
 def _he_normal_fan_out():
@@ -131,8 +129,17 @@ class RRAClassifier(FineGrainedClassifier):
             rate yet (0: none).
         dropout: dropout rate before both classifiers.
         seed: seed of the random box choice.
+        image_converter: the `ImageConverter` that brings a raw image to
+            `input_size` (the data's evaluation resize and crop); saved with
+            the model (default: a plain resize).
         class_names: optional list of `num_classes` names.
-        **kwargs: passed to `keras.Model`.
+        **kwargs: passed to `keras.Model` (`name`, `dtype`: the dtype
+            policy, saved with the model).
+
+    Every argument but `num_classes`, `class_names`, `local_backbone`,
+    `image_converter` and `seed` is a setting declared in
+    `keras_rra.settings.model_settings` (`RRA_SETTINGS`), where its range
+    is, and `keras-rra train` takes it under the same name.
 
     Call arguments:
         inputs: images, float RGB pixels in [0, 255] of shape
@@ -157,6 +164,8 @@ class RRAClassifier(FineGrainedClassifier):
     >>> model.compile()
     >>> model.fit(train_dataset, epochs=2)  # elements (images, labels)
     """
+
+    settings = RRA_SETTINGS
 
     def __init__(
         self,
@@ -187,27 +196,16 @@ class RRAClassifier(FineGrainedClassifier):
         exploration=1.0,
         dropout=0.0,
         seed=None,
+        image_converter=None,
         class_names=None,
         **kwargs,
     ):
         num_classes, class_names = self._check_classes(num_classes, class_names)
+        self._check_settings(RRA_SETTINGS, locals())
         image_size = to_size("image_size", image_size)
         patch_size = to_size("patch_size", patch_size)
         input_size = to_size("input_size", input_size or image_size)
-        check_positive_int("timesteps", timesteps)
-        check_positive_int("addon_channels", addon_channels)
-        check_choice("patch", patch, PATCH_SOURCES)
-        check_choice("global_loss", global_loss, GLOBAL_LOSSES)
-        check_choice("eval_boxes", eval_boxes, EVAL_BOXES)
-        center_fraction = check_fraction("center_fraction", center_fraction)
-        min_zoom_extent = check_fraction("min_zoom_extent", min_zoom_extent)
-        max_zoom_extent = check_fraction("max_zoom_extent", max_zoom_extent)
-        area_weight = check_non_negative("area_weight", area_weight)
-        ranking_weight = check_non_negative("ranking_weight", ranking_weight)
-        check_positive_int("num_parts", num_parts)
         anchor_sizes = to_fractions("anchor_sizes", anchor_sizes)
-        if num_boxes is not None:
-            num_boxes = check_positive_int("num_boxes", num_boxes)
         if patch_size[0] > input_size[0] or patch_size[1] > input_size[1]:
             raise ValueError(
                 f"patch_size={patch_size} is larger than the image the patch is "
@@ -380,6 +378,7 @@ class RRAClassifier(FineGrainedClassifier):
             },
             num_classes=num_classes,
             class_names=class_names,
+            image_converter=image_converter,
             **kwargs,
         )
 

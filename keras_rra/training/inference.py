@@ -62,13 +62,24 @@ def _model_inputs(model, images):
     return {"images": images, "boxes": boxes}
 
 
-def _read_for_model(path, size, augmentation):
-    if augmentation is None:
-        return read_image(path, size)
-    image = read_image(path).astype("uint8")
-    image, _ = augmentation.resize(image)
-    image, _ = augmentation.finish(image, training=False)
-    return np.asarray(image)
+def prepare_image(image, size, image_converter=None):
+    """A decoded uint8 image as the model's input: float32 pixels at
+    `size`, through the model's own `image_converter` (its data's
+    evaluation resize and crop); without one, an antialiased resize."""
+    if image_converter is not None:
+        return np.asarray(image_converter(image))
+    import tensorflow as tf
+
+    resized = tf.image.resize(image, size, antialias=True)
+    return np.asarray(tf.clip_by_value(tf.round(resized), 0, 255))
+
+
+def load_images(paths, size, image_converter=None):
+    """Image files as one float32 batch for a model: decoded as training
+    decodes them (`read_image`), then `prepare_image`."""
+    return np.stack(
+        [prepare_image(read_image(path), size, image_converter) for path in paths]
+    ).astype("float32")
 
 
 class KerasPredictor:
@@ -85,6 +96,7 @@ class KerasPredictor:
         self.model = model
         self.image_size = tuple(int(size) for size in model.inputs[0].shape[1:3])
         self.class_names = list(class_names or class_names_of(model))
+        self.image_converter = getattr(model, "image_converter", None)
         self.batch_size = batch_size
 
     def probabilities(self, images):
@@ -101,8 +113,13 @@ class KerasPredictor:
         return keras.ops.convert_to_numpy(keras.ops.softmax(outputs["logits"], axis=-1))
 
 
-def predict_files(predictor, paths, top_k=5, augmentation=None):
+def predict_files(predictor, paths, top_k=5):
     """Predicts the top-k classes of image files.
+
+    Each file is decoded as training decodes images and brought to the
+    model's size by the model's own image converter, read from inside the
+    model file in every format: the same file gives the same answer from a
+    `.keras`, a SavedModel, TFLite and ONNX.
 
     Files that cannot be read get an `"error"` entry; the others are still
     predicted.
@@ -111,9 +128,6 @@ def predict_files(predictor, paths, top_k=5, augmentation=None):
         predictor: a `KerasPredictor` or another object with `image_size`,
             `class_names` and `probabilities(images)` (a keras classifier is
             wrapped in a `KerasPredictor`).
-        augmentation: the `Augmentation` the model was evaluated with (its
-            evaluation resize and crop are applied); default: a plain
-            resize to the model's input size.
 
     Returns:
         One dict per path, in order: `{"image", "predictions": [{"class",
@@ -125,7 +139,13 @@ def predict_files(predictor, paths, top_k=5, augmentation=None):
     readable, images = [], []
     for index, path in enumerate(paths):
         try:
-            images.append(_read_for_model(path, predictor.image_size, augmentation))
+            images.append(
+                prepare_image(
+                    read_image(path),
+                    predictor.image_size,
+                    getattr(predictor, "image_converter", None),
+                )
+            )
             readable.append(index)
         except (FileNotFoundError, ValueError) as error:
             results[index] = {"image": path, "error": str(error)}

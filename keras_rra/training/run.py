@@ -1,6 +1,7 @@
 """Training and evaluation runs: datasets, model and optimiser from a config."""
 
 import datetime
+import inspect
 import json
 import os
 import time
@@ -9,9 +10,8 @@ import keras
 
 from keras_rra.data.loader import load
 from keras_rra.data.loader import resolve_augmentation
-from keras_rra.models.baseline_classifier import BaselineClassifier
-from keras_rra.models.coarse2fine_classifier import Coarse2FineClassifier
-from keras_rra.models.rra_classifier import RRAClassifier
+from keras_rra.layers.image_converter import ImageConverter
+from keras_rra.models import MODEL_CLASSES
 from keras_rra.training.config import RESUMABLE_CHANGES
 from keras_rra.training.config import TrainConfig
 from keras_rra.training.localization import synthetic_localization
@@ -46,7 +46,7 @@ def load_split(config, split, shuffle=None):
         shuffle=shuffle,
         seed=config.seed,
         boxes=boxes,
-        num_boxes=config.num_boxes,
+        num_boxes=config.num_boxes or 1,
         augmentation=config.augmentation,
         resize_size=config.resize_size,
         on_bad_image=config.on_bad_image,
@@ -55,79 +55,52 @@ def load_split(config, split, shuffle=None):
         split_fraction=config.split_fraction,
         aircraft_level=config.aircraft_level,
         num_classes=config.num_classes,
-        image_size=config.input_size or config.image_size,
+        image_size=_side(config.input_size or config.image_size),
         examples_per_class=config.examples_per_class,
         test_examples_per_class=config.test_examples_per_class,
     )
 
 
-def _zoom_settings(config):
-    """The settings of a model's learned zoom (Coarse2Fine, RRA saliency)."""
-    settings = {
-        "decoder_filters": config.decoder_filters,
-        "min_zoom_extent": config.min_zoom_extent,
-        "area_weight": config.area_weight,
-    }
-    # None leaves each model its own default.
-    if config.max_zoom_extent is not None:
-        settings["max_zoom_extent"] = config.max_zoom_extent
-    return settings
+def _side(size):
+    return min(size) if isinstance(size, (list, tuple)) else size
 
 
-def _navigator_settings(config):
-    """The settings of a model's part navigator (RRA, Coarse2Fine)."""
-    settings = {
-        "ranking_weight": config.ranking_weight,
-        "exploration": config.exploration,
-        "seed": config.seed,
-    }
-    # None leaves each model its own default.
-    for name in ("num_parts", "anchor_sizes"):
-        if getattr(config, name) is not None:
-            settings[name] = getattr(config, name)
-    return settings
+def image_converter(config):
+    """The `ImageConverter` of the run's data: its evaluation resize and
+    crop, which the model keeps (and every export with it)."""
+    augmentation = resolve_augmentation(
+        config.dataset,
+        config.augmentation,
+        _side(config.input_size or config.image_size),
+        config.resize_size,
+        config.data_dir,
+    )
+    return ImageConverter(
+        augmentation.image_size,
+        augmentation=augmentation.preset,
+        resize_size=augmentation.resize_size,
+        name="image_converter",
+    )
 
 
 def build_model(config, class_names):
-    """The classifier described by `config`, not yet compiled."""
-    common = {
-        "num_classes": len(class_names),
-        "backbone": config.backbone,
-        "image_size": config.image_size,
-        "input_size": config.input_size,
-        "weights": config.weights,
-        "dropout": config.dropout,
-        "class_names": class_names,
-    }
-    if config.model == "baseline":
-        return BaselineClassifier(**common)
-    if config.model == "coarse2fine":
-        return Coarse2FineClassifier(
-            **common,
-            **_zoom_settings(config),
-            **_navigator_settings(config),
-            num_attention_maps=config.attention_maps,
-            orthogonal_attention=config.orthogonal_attention,
-            signed_sqrt=config.signed_sqrt,
-            l2_normalize=config.l2_normalize,
-            fine_input=config.fine_input,
-        )
-    return RRAClassifier(
-        **common,
-        **_zoom_settings(config),
-        **_navigator_settings(config),
-        global_loss=config.global_loss,
-        patch_size=config.patch_size,
-        timesteps=config.timesteps,
-        lstm_units=config.lstm_units,
-        lstm_layers=config.lstm_layers,
-        addon_channels=config.addon_channels,
-        local_weight=config.local_weight,
-        patch=config.patch,
-        center_fraction=config.center_fraction,
-        num_boxes=config.num_boxes if config.patch == "boxes" else None,
-        eval_boxes=config.eval_boxes,
+    """The classifier described by `config`, not yet compiled: the chosen
+    model's class with the config's model settings, under the same names."""
+    model_class = MODEL_CLASSES[config.model]
+    # The run's seed also seeds a model's own random choices.
+    seeded = {"seed": config.seed} if "seed" in model_signature(model_class) else {}
+    return model_class(
+        num_classes=len(class_names),
+        class_names=class_names,
+        image_converter=image_converter(config),
+        **seeded,
+        **config.model_settings(),
     )
+
+
+def model_signature(model_class):
+    """The constructor arguments of a model class, by name."""
+    return inspect.signature(model_class.__init__).parameters
 
 
 def build_optimizer(config, model=None, steps_per_epoch=None):
@@ -204,9 +177,11 @@ def config_differences(saved, config):
     as `["name: saved -> new", ...]`."""
     old, new = saved.to_dict(), config.to_dict()
     return [
-        f"{key}: {old[key]!r} -> {new[key]!r}"
+        f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
         for key in TrainConfig.keys()
-        if key not in RESUMABLE_CHANGES and old[key] != new[key]
+        if key not in RESUMABLE_CHANGES
+        and (key in old or key in new)
+        and old.get(key) != new.get(key)
     ]
 
 
@@ -231,6 +206,7 @@ def resume_config(run_dir, changes=None):
         raise ValueError(f"Run folder {run_dir!r} has no checkpoint to resume from.")
     saved = _saved_config(run_dir)
     config = saved.replace(**dict(changes or {}), output=run_dir)
+    config = config.with_resolved_paths()
     _refuse_differences(run_dir, saved, config)
     return config
 
@@ -285,7 +261,7 @@ def train(config, verbose="auto", callbacks=None):
     """
     config.validate()
     run_dir = config.output or new_run_dir()
-    config = config.replace(output=run_dir)
+    config = config.replace(output=run_dir).with_resolved_paths()
     resuming = can_resume(run_dir)
     if resuming:
         _refuse_differences(run_dir, _saved_config(run_dir), config)
@@ -359,6 +335,22 @@ def train(config, verbose="auto", callbacks=None):
     return results
 
 
+def model_data_config(model, dataset):
+    """A config to read `dataset` for a saved `model` without its run's
+    config: sized by the model's own `ImageConverter` (its resize and
+    crop), as the model was evaluated in training."""
+    converter = model.image_converter
+    size = int(model.inputs[0].shape[1])
+    values = {"image_size": size, "num_classes": model.num_classes}
+    if converter is not None:
+        values.update(
+            augmentation=converter.augmentation, resize_size=converter.resize_size
+        )
+    # Only the data settings matter here: the baseline's model settings
+    # check nothing against the data.
+    return TrainConfig(model="baseline", dataset=dataset, **values)
+
+
 def load_run_config(model_path):
     """The `TrainConfig` saved beside a model, or None if there is none."""
     path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "config.json")
@@ -366,17 +358,3 @@ def load_run_config(model_path):
         return None
     with open(path, encoding="utf-8") as file:
         return TrainConfig.from_dict(json.load(file), source=path)
-
-
-def evaluation_augmentation(config):
-    """The `Augmentation` a run evaluates with (its resize and crop), or
-    None without a config (a plain resize then applies)."""
-    if config is None:
-        return None
-    return resolve_augmentation(
-        config.dataset,
-        config.augmentation,
-        config.input_size or config.image_size,
-        config.resize_size,
-        config.data_dir,
-    )

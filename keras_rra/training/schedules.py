@@ -2,7 +2,7 @@
 
 import keras
 
-SCHEDULES = ("constant", "step", "cosine")
+from keras_rra.settings.training_settings import SCHEDULES
 
 
 def build_schedule(

@@ -15,8 +15,9 @@ import sys
 
 import tensorflow as tf
 
-STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
-JIT_MODES = ("auto", "on", "off")
+from keras_rra.settings.training_settings import JIT_MODES
+from keras_rra.settings.training_settings import STRATEGIES
+
 DEFAULT_CONNECT_TIMEOUT = 120.0
 
 

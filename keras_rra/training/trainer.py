@@ -6,13 +6,12 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_rra.settings.training_settings import MIXED_PRECISION
 from keras_rra.training.strategy import DEFAULT_CONNECT_TIMEOUT
 from keras_rra.training.strategy import check_batch_size
 from keras_rra.training.strategy import resolve_jit_compile
 from keras_rra.training.strategy import resolve_strategy
 from keras_rra.training.training_checkpoint import TrainingCheckpoint
-
-MIXED_PRECISION = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 class NonFiniteLossError(FloatingPointError):

@@ -1,0 +1,102 @@
+"""The settings of the data: which dataset, and how it is read and sized."""
+
+from keras_rra.settings.setting import Setting
+from keras_rra.settings.setting_group import SettingGroup
+
+AUGMENTATIONS = ("paper", "standard")
+ON_BAD_IMAGE = ("skip", "error")
+AIRCRAFT_LEVELS = ("variant", "family", "manufacturer")
+
+DATA_SETTINGS = SettingGroup(
+    "data",
+    [
+        Setting(
+            "dataset",
+            "str",
+            "synthetic",
+            "synthetic, synthetic:hard, folder:PATH, cub:PATH, aircraft:PATH or a "
+            "tfds name (caltech_birds2011, stanford_dogs, cars196, ...)",
+        ),
+        Setting(
+            "data_dir",
+            "str",
+            None,
+            "tfds data folder, or the folder of folder/cub/aircraft",
+            optional=True,
+            resumable=True,
+        ),
+        Setting(
+            "augmentation",
+            "str",
+            None,
+            "paper (resize) or standard (crop and flip) (none: paper for "
+            "synthetic, standard otherwise)",
+            choices=AUGMENTATIONS,
+            optional=True,
+        ),
+        Setting(
+            "resize_size",
+            "int",
+            None,
+            "shorter side before the standard crop (none: 256/224 of the size)",
+            minimum=1,
+            optional=True,
+        ),
+        Setting(
+            "boxes",
+            "str",
+            None,
+            "patch boxes for --patch boxes: object or a CSV file",
+            optional=True,
+        ),
+        Setting(
+            "on_bad_image",
+            "str",
+            "skip",
+            "unreadable images: skip (with a warning) or error",
+            choices=ON_BAD_IMAGE,
+            resumable=True,
+        ),
+        Setting(
+            "cache",
+            "str",
+            None,
+            "cache decoded images: memory or a folder",
+            optional=True,
+            resumable=True,
+        ),
+        Setting(
+            "split_fraction",
+            "float",
+            0.2,
+            "test share of a folder without split folders",
+            above=0,
+            below=1,
+        ),
+        Setting(
+            "aircraft_level",
+            "str",
+            "variant",
+            "FGVC-Aircraft labels",
+            choices=AIRCRAFT_LEVELS,
+        ),
+        Setting(
+            "num_classes", "int", 10, "classes of the synthetic dataset", minimum=2
+        ),
+        Setting(
+            "examples_per_class",
+            "int",
+            300,
+            "training images per class (synthetic)",
+            minimum=1,
+        ),
+        Setting(
+            "test_examples_per_class",
+            "int",
+            None,
+            "test images per class (synthetic; none: a third of the training)",
+            minimum=1,
+            optional=True,
+        ),
+    ],
+)
