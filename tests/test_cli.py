@@ -698,3 +698,19 @@ def test_benchmark_export_without_a_run_config_skips_the_answers(
     assert "agrees" not in out
     assert main([*argv, "--test-images", "-1"]) == 1
     assert "test_images" in capsys.readouterr().err
+
+
+def test_evaluate_without_a_run_config_needs_a_dataset(tmp_path, capsys):
+    from keras_rra.models import BaselineClassifier
+
+    model = BaselineClassifier(num_classes=10, backbone="tiny", image_size=32)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    assert main(["evaluate", "--model-path", path]) == 1
+    error = capsys.readouterr().err
+    assert "no run config.json beside it" in error and "--dataset" in error
+    argv = ["evaluate", "--model-path", path, "--dataset", "synthetic"]
+    argv += ["--examples-per-class", "2", "--test-examples-per-class", "2"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["dataset"] == "synthetic" and "accuracy" in report["metrics"]

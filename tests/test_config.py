@@ -156,3 +156,20 @@ def test_coarse2fine_stages_from_a_file(tmp_path):
     )
     with pytest.raises(ValueError, match="c2f.yaml: epochs=9"):
         TrainConfig.from_file(str(path))
+
+
+def test_paths_are_stored_resolved(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = TrainConfig(
+        dataset="folder:images",
+        boxes="boxes.csv",
+        cache="cache",
+        output="runs/a",
+    ).with_resolved_paths()
+    assert config.dataset == f"folder:{tmp_path / 'images'}"
+    assert config.boxes == str(tmp_path / "boxes.csv")
+    assert (config.cache, config.output) == (
+        str(tmp_path / "cache"),
+        str(tmp_path / "runs" / "a"),
+    )
+    assert TrainConfig(cache="memory").with_resolved_paths().cache == "memory"

@@ -438,3 +438,17 @@ def test_loss_terms_add_up_to_the_loss_with_a_ragged_last_batch():
         )
         terms = metrics["logits_loss"] + metrics["local_logits_loss"]
         assert abs(terms - metrics["loss"]) < 1e-4, (batch_size, metrics)
+
+
+def test_the_dtype_policy_is_saved_with_the_model(tmp_path):
+    model = RRAClassifier(**SMALL, dtype="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == "float32"
+    assert model.get_layer("local_backbone").dtype_policy.name == "mixed_bfloat16"
+    path = str(tmp_path / "mixed.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.dtype_policy.name == "mixed_bfloat16"
+    assert loaded.get_layer("addon_conv0").dtype_policy.name == "mixed_bfloat16"
+    # Box geometry stays float32 under every policy.
+    outputs = loaded(np.zeros((1, 32, 32, 3), "float32"))
+    assert outputs["patch_boxes"].dtype == "float32"

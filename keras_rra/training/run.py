@@ -238,7 +238,10 @@ def save_model(model, path):
 
 
 def evaluate(model, dataset):
-    """Test metrics as a dict of Python floats."""
+    """Test metrics as a dict of Python floats (a model saved without
+    `compile` gets the default loss and metrics)."""
+    if not getattr(model, "compiled", False):
+        model.compile()
     metrics = model.evaluate(dataset, verbose=0, return_dict=True)
     return {name: float(value) for name, value in metrics.items()}
 
