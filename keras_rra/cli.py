@@ -25,6 +25,15 @@ def _word_list(text):
 
 # Other spellings of some flags.
 FLAG_ALIASES = {"jit_compile": ["--jit"]}
+# The settings `benchmark train` varies, as `train` declares them.
+BENCHMARK_MODEL_SETTINGS = (
+    "backbone",
+    "image_size",
+    "patch_size",
+    "lstm_units",
+    "addon_channels",
+    "num_classes",
+)
 # The flags of `evaluate`: data settings of the run it evaluates on.
 EVALUATE_SETTINGS = (
     "dataset",
@@ -49,19 +58,14 @@ def _help(name, setting, owners):
     text = setting.describe(defaults).replace(
         "(default: ", f"[{', '.join(owners)}] (default: ", 1
     )
-    if defaults == defaults_by_model(name, "paper"):
+    paper = defaults_by_model(name, "paper")
+    if defaults == paper:
         return text
-    return (
-        text[:-1]
-        + "; preset paper: "
-        + (
-            ", ".join(
-                f"{_shown(value)} ({model})" if len(owners) > 1 else _shown(value)
-                for model, value in defaults_by_model(name, "paper").items()
-            )
-            + ")"
-        )
-    )
+    shown = {_shown(value) for value in paper.values()}
+    if len(shown) == 1:
+        return f"{text[:-1]}; preset paper: {shown.pop()})"
+    listed = ", ".join(f"{_shown(value)} ({model})" for model, value in paper.items())
+    return f"{text[:-1]}; preset paper: {listed})"
 
 
 def _shown(value):
@@ -186,13 +190,20 @@ def _build_parser():
     train_bench.add_argument("--models", type=_word_list, default=["baseline", "rra"])
     train_bench.add_argument("--timesteps", type=_epoch_list, default=[1, 4, 10])
     train_bench.add_argument("--jit", type=_word_list, default=["off", "on"])
-    train_bench.add_argument("--backbone", default="tiny")
-    train_bench.add_argument("--image-size", type=int, default=64)
-    train_bench.add_argument("--patch-size", type=int, default=32)
-    train_bench.add_argument("--batch-size", type=int, default=16)
-    train_bench.add_argument("--lstm-units", type=int, default=128)
-    train_bench.add_argument("--addon-channels", type=int, default=256)
-    train_bench.add_argument("--num-classes", type=int, default=10)
+    # The model's settings as `train` takes them, with the cpu preset's
+    # defaults; the benchmark's own batch is smaller.
+    from keras_rra.settings.presets import PRESET
+    from keras_rra.settings.run_settings import model_default
+    from keras_rra.settings.run_settings import run_settings
+
+    for name in BENCHMARK_MODEL_SETTINGS:
+        setting, owners = run_settings()[name]
+        _add_setting(train_bench, name, setting, owners)
+        default = model_default(owners[0], name, PRESET.default) if owners else None
+        train_bench.set_defaults(**{name: default or setting.default})
+    train_bench.add_argument(
+        "--batch-size", type=int, default=16, help="examples per batch (default 16)"
+    )
     train_bench.add_argument("--steps", type=int, default=10, help="timed steps")
     train_bench.add_argument("--warmup", type=int, default=3, help="untimed steps")
 

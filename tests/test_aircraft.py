@@ -42,7 +42,7 @@ def test_levels(tmp_path):
     root = write_aircraft(str(tmp_path))
     _, names = load(f"aircraft:{root}", "test", aircraft_level="manufacturer")
     assert names == AIRCRAFT_MANUFACTURERS
-    with pytest.raises(ValueError, match="aircraft_level='model'"):
+    with pytest.raises(ValueError, match="aircraft_level`='model'"):
         load(f"aircraft:{root}", "test", aircraft_level="model")
 
 

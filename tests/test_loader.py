@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from keras_rra.data import load
+from keras_rra.data.loader import parse_name
 
 SMALL = {"num_classes": 4, "image_size": 32, "examples_per_class": 6, "seed": 2}
 
@@ -51,3 +52,27 @@ def test_bad_names():
         load("synthetic", "train", boxes="random", **SMALL)
     with pytest.raises(ValueError, match="batch_size"):
         load("synthetic", "train", batch_size=0, **SMALL)
+
+
+def test_every_dataset_kind_is_a_registered_source_with_its_settings():
+    from keras_rra.data.sources import DATA_SOURCES
+    from keras_rra.settings.data_settings import SOURCE_SETTINGS
+
+    assert set(DATA_SOURCES) == set(SOURCE_SETTINGS)
+    for kind, source in DATA_SOURCES.items():
+        assert source.kind == kind and source.settings is SOURCE_SETTINGS[kind]
+    for name in ("synthetic", "synthetic:hard", "folder:/x", "cub:/x", "aircraft:/x"):
+        assert parse_name(name)[0] in DATA_SOURCES
+    assert parse_name("caltech_birds2011")[0] in DATA_SOURCES
+
+
+def test_a_source_takes_its_own_settings_only():
+    with pytest.raises(ValueError, match="`aircraft_level` applies to aircraft"):
+        load("synthetic", "train", aircraft_level="family", examples_per_class=1)
+    # At its default, another source's setting is harmless (a run's config
+    # lists every source's settings).
+    load("synthetic", "train", aircraft_level="variant", examples_per_class=1)
+    with pytest.raises(TypeError, match="unknown setting.*examples\\b"):
+        load("synthetic", "train", examples=3)
+    with pytest.raises(ValueError, match="`num_classes` must be >= 2"):
+        load("synthetic", "train", num_classes=1)

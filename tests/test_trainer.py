@@ -188,3 +188,16 @@ def test_a_checkpoint_of_another_model_is_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="does not fit this model"):
         other.fit(_data().take(1), epochs=1, verbose=0)
+
+
+def test_logs_are_read_every_step_only_for_callbacks_that_need_them():
+    from keras_rra.training.trainer import _reads_batch_logs
+
+    class EveryBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    assert _reads_batch_logs(keras.callbacks.ProgbarLogger())
+    assert _reads_batch_logs(EveryBatch())
+    assert not _reads_batch_logs(keras.callbacks.History())
+    assert not _reads_batch_logs(keras.callbacks.CSVLogger("history.csv"))

@@ -9,25 +9,17 @@ requested, a dict `{"images": ..., "boxes": (batch, K, 4)}` of normalised
 
 import os
 
-import numpy as np
-import tensorflow as tf
-
 from keras_rra.data import synthetic
-from keras_rra.data.aircraft import LEVELS
-from keras_rra.data.aircraft import aircraft_examples
 from keras_rra.data.augmentation import Augmentation
 from keras_rra.data.bad_data import check_on_bad_image
 from keras_rra.data.bad_data import report_problems
-from keras_rra.data.boxes_file import join_boxes
 from keras_rra.data.boxes_file import read_boxes_file
-from keras_rra.data.cub import cub_examples
-from keras_rra.data.image_folder import folder_examples
 from keras_rra.data.pipeline import build_pipeline
 from keras_rra.data.pipeline import cache_path
-from keras_rra.data.pipeline import decode_image_file
+from keras_rra.data.sources import DATA_SOURCES
+from keras_rra.data.sources.data_source import SourceRequest
 from keras_rra.data.tfds_datasets import KNOWN_DATASETS
-from keras_rra.data.tfds_datasets import tfds_examples
-from keras_rra.utils.validation import check_boxes
+from keras_rra.settings.data_settings import SOURCE_SETTINGS
 from keras_rra.utils.validation import check_positive_int
 
 FILE_DATASETS = ("folder", "cub", "aircraft")
@@ -116,6 +108,41 @@ def _check_boxes_argument(boxes, kind):
         )
 
 
+def source_settings(kind, name, values):
+    """The settings of the source of `kind` (declared in
+    `keras_rra.settings.data_settings`), with defaults filled in.
+
+    `values` may hold another source's settings at their defaults (a run's
+    config lists every source's); at another value they are refused.
+    """
+    known = {
+        setting.name: (owner, setting)
+        for owner, group in SOURCE_SETTINGS.items()
+        for setting in group
+    }
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise TypeError(
+            f"load() got unknown setting(s) {', '.join(unknown)}; the sources' "
+            f"settings are {', '.join(known)}."
+        )
+    own = SOURCE_SETTINGS[kind]
+    for key, value in values.items():
+        owner, setting = known[key]
+        if (
+            key not in own
+            and value is not None
+            and setting.check(value) != (setting.default)
+        ):
+            raise ValueError(
+                f"`{key}` applies to {owner} datasets; dataset {name!r} does not "
+                f"take it (received {key}={value!r})."
+            )
+    return own.check(
+        {**own.defaults(), **{k: v for k, v in values.items() if k in own}}
+    )
+
+
 def load(
     name,
     split,
@@ -130,19 +157,22 @@ def load(
     on_bad_image="skip",
     cache=None,
     data_dir=None,
-    download=True,
-    split_fraction=0.2,
-    aircraft_level="variant",
-    shuffle_buffer=1024,
-    num_classes=10,
-    examples_per_class=100,
-    test_examples_per_class=None,
+    **settings,
 ):
     """Loads a dataset split as a batched, prefetched `tf.data.Dataset`.
 
+    Every dataset kind is a registered source (`keras_rra.data.sources`)
+    that declares its own settings in `keras_rra.settings.data_settings`:
+    `synthetic` takes `num_classes`, `examples_per_class`,
+    `test_examples_per_class`; `folder` takes `split_fraction`; `aircraft`
+    takes `aircraft_level`; tfds datasets take `download` and
+    `shuffle_buffer`. Pass them as keywords (`**settings`); a setting of
+    another source is refused unless it has its default.
+
     Args:
         name: one of
-            - `"synthetic"`: the built-in dataset (no download);
+            - `"synthetic"` or `"synthetic:hard"`: the built-in datasets (no
+              download);
             - `"folder:PATH"`: `PATH/<split>/<class>/*.jpg`, or one
               `PATH/<class>/*.jpg` tree split with `split_fraction`;
             - `"cub:PATH"`: the original `CUB_200_2011` folder;
@@ -179,14 +209,7 @@ def load(
             resized images.
         data_dir: tensorflow-datasets' data folder, or the folder of a
             `folder`, `cub` or `aircraft` dataset named without `:PATH`.
-        download: let tensorflow-datasets download a dataset it lacks.
-        split_fraction: share of each class held out as `test` in a single
-            class tree.
-        aircraft_level: `variant`, `family` or `manufacturer`.
-        shuffle_buffer: shuffle buffer of tfds datasets, in examples (file
-            datasets shuffle all file names).
-        num_classes, examples_per_class, test_examples_per_class: settings of
-            the `synthetic` dataset (see `keras_rra.data.synthetic.generate`).
+        **settings: the source's own settings (see above).
 
     Returns:
         `(dataset, class_names)`.
@@ -196,14 +219,12 @@ def load(
         FileNotFoundError: for a folder or file that does not exist.
     """
     kind, location = parse_name(name, data_dir)
+    source = DATA_SOURCES[kind]
+    own = source_settings(kind, name, settings)
     check_positive_int("batch_size", batch_size)
     check_positive_int("num_boxes", num_boxes)
     check_on_bad_image(on_bad_image)
     _check_boxes_argument(boxes, kind)
-    if kind == "aircraft" and aircraft_level not in LEVELS:
-        raise ValueError(
-            f"aircraft_level={aircraft_level!r} is not one of {', '.join(LEVELS)}."
-        )
     if boxes == "object" and num_boxes != 1:
         raise ValueError(
             f"boxes='object' gives one box per image; num_boxes={num_boxes}."
@@ -211,14 +232,34 @@ def load(
     augment = resolve_augmentation(
         name, augmentation, image_size, resize_size, data_dir
     )
-    image_size = augment.image_size
     if shuffle is None:
         shuffle = split == "train"
     box_table = None
     if boxes not in (None, "part", "object"):
         box_table = read_boxes_file(boxes, num_boxes)
-    source = name
-    settings = {
+    found = source.examples(
+        SourceRequest(
+            name=name,
+            location=location,
+            split=split,
+            boxes=boxes,
+            box_table=box_table,
+            num_boxes=num_boxes,
+            seed=seed,
+            on_bad_image=on_bad_image,
+            image_size=augment.image_size,
+            data_dir=data_dir,
+            settings=own,
+        )
+    )
+    report_problems(found.problems, "skip", name)
+    if int(found.examples.cardinality()) == 0:
+        raise ValueError(
+            f"Dataset {name!r}, split {split!r} has no usable image; nothing to "
+            "train or evaluate on."
+        )
+    # Everything that changes the cached images names the cache file.
+    cache_settings = {
         "name": name,
         "split": split,
         "augmentation": augment.preset,
@@ -227,182 +268,17 @@ def load(
         "boxes": boxes,
         "num_boxes": num_boxes,
         "seed": seed,
-        "level": aircraft_level,
-        "fraction": split_fraction,
+        **own,
     }
-
-    if kind == "synthetic":
-        source_args = (split, boxes, box_table, num_boxes, seed, on_bad_image)
-        examples, class_names, problems = _synthetic_source(
-            name,
-            image_size,
-            num_classes,
-            examples_per_class,
-            test_examples_per_class,
-            *source_args,
-        )
-        load_example, extra = _identity, {}
-    elif kind == "tfds":
-        examples, class_names, _ = tfds_examples(
-            location,
-            split,
-            data_dir=data_dir,
-            download=download,
-            boxes=box_table if box_table is not None else boxes,
-            seed=seed,
-        )
-        problems = []
-        if box_table is not None:
-            examples, problems = _join_tfds_boxes(
-                examples, box_table, boxes, on_bad_image, source
-            )
-        load_example = _identity
-        extra = {"shuffle_buffer": shuffle_buffer, "shuffle_early": False}
-    else:
-        examples, class_names, problems, crop_bottom = _file_source(
-            kind,
-            location,
-            split,
-            boxes,
-            box_table,
-            on_bad_image,
-            source,
-            split_fraction,
-            seed,
-            aircraft_level,
-        )
-
-        def load_example(example):
-            image = decode_image_file(example.pop("path"), crop_bottom)
-            return dict(example, image=image)
-
-        extra = {}
-    report_problems(problems, "skip", source)
-    if int(examples.cardinality()) == 0:
-        raise ValueError(
-            f"Dataset {source!r}, split {split!r} has no usable image; nothing to "
-            "train or evaluate on."
-        )
     dataset = build_pipeline(
-        examples,
-        load_example,
+        found.examples,
+        found.load_example,
         augment,
         training=split == "train",
         batch_size=batch_size,
         shuffle=shuffle,
         seed=seed,
-        cache=cache_path(cache, settings),
-        **extra,
+        cache=cache_path(cache, cache_settings),
+        **found.pipeline,
     )
-    return dataset, class_names
-
-
-def _identity(example):
-    return example
-
-
-def _synthetic_source(
-    name,
-    image_size,
-    num_classes,
-    examples_per_class,
-    test_examples_per_class,
-    split,
-    boxes,
-    box_table,
-    num_boxes,
-    seed,
-    on_bad_image,
-):
-    data = synthetic.generate(
-        split,
-        num_classes=num_classes,
-        image_size=image_size,
-        examples_per_class=examples_per_class,
-        test_examples_per_class=test_examples_per_class,
-        seed=seed,
-        preset=parse_name(name)[1],
-    )
-    columns = {"image": data["images"], "label": np.asarray(data["labels"], "int32")}
-    problems = []
-    if boxes == "part":
-        candidates = synthetic.candidate_boxes(
-            data["part_boxes"], num_boxes=num_boxes, seed=seed
-        )
-        columns["boxes"] = check_boxes(
-            candidates, source=f"{name}/{split} candidate boxes"
-        )
-    elif box_table is not None:
-        keys = [str(index) for index in range(len(columns["label"]))]
-        table_boxes, found, problems = join_boxes(
-            keys, box_table, boxes, on_bad_image, name
-        )
-        columns = {key: value[found] for key, value in columns.items()}
-        columns["boxes"] = table_boxes[found]
-    examples = tf.data.Dataset.from_tensor_slices(columns)
-    return examples, data["class_names"], problems
-
-
-def _file_source(
-    kind,
-    location,
-    split,
-    boxes,
-    box_table,
-    on_bad_image,
-    source,
-    split_fraction,
-    seed,
-    aircraft_level,
-):
-    """Examples of `path, label[, boxes]` of a folder, CUB or Aircraft."""
-    if kind == "folder":
-        files = folder_examples(location, split, split_fraction, seed, on_bad_image)
-    elif kind == "cub":
-        files = cub_examples(location, split, on_bad_image)
-    else:
-        files = aircraft_examples(location, split, aircraft_level, on_bad_image)
-    if boxes == "object" and files.pixel_boxes is None:
-        raise ValueError(f"{source} has no object boxes (no boxes file in its folder).")
-    files = files.checked(on_bad_image)
-    problems = files.problems
-    box_column = None
-    if boxes == "object":
-        box_column = files.object_boxes[:, np.newaxis]
-    elif box_table is not None:
-        table_boxes, found, missing = join_boxes(
-            files.keys, box_table, boxes, on_bad_image, source
-        )
-        files, box_column, problems = (
-            files.select(found),
-            table_boxes[found],
-            problems + missing,
-        )
-    columns = {"path": files.paths, "label": files.labels}
-    if box_column is not None:
-        columns["boxes"] = box_column
-    examples = tf.data.Dataset.from_tensor_slices(columns)
-    return examples, files.class_names, problems, files.crop_bottom
-
-
-def _join_tfds_boxes(examples, table, path, on_bad_image, source):
-    """Adds the boxes of a boxes file to tfds examples, by their key."""
-    keys = [
-        key.decode() for key in examples.map(lambda e: e["key"]).as_numpy_iterator()
-    ]
-    _, found, problems = join_boxes(keys, table, path, on_bad_image, source)
-    if not found.any():
-        raise ValueError(f"Boxes file {path!r} has a row for no image of {source!r}.")
-    lookup = tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(
-            tf.constant(list(table)), tf.range(len(table), dtype=tf.int64)
-        ),
-        default_value=-1,
-    )
-    rows = tf.constant(np.stack(list(table.values())))
-
-    def add_boxes(example):
-        return dict(example, boxes=tf.gather(rows, lookup.lookup(example["key"])))
-
-    examples = examples.filter(lambda e: lookup.lookup(e["key"]) >= 0)
-    return examples.map(add_boxes, num_parallel_calls=tf.data.AUTOTUNE), problems
+    return dataset, found.class_names

@@ -7,6 +7,7 @@ from keras_rra.layers.bilinear_attention_pooling import BilinearAttentionPooling
 from keras_rra.layers.box_selector import BoxSelector
 from keras_rra.layers.center_boxes import CenterBoxes
 from keras_rra.layers.differentiable_zoom import DifferentiableZoom
+from keras_rra.layers.image_converter import ImageConverter
 from keras_rra.layers.image_preprocessing import ImagePreprocessing
 from keras_rra.layers.image_resize import ImageResize
 from keras_rra.layers.inverse_mapping import InverseMapping
@@ -25,6 +26,7 @@ __all__ = [
     "BoxSelector",
     "CenterBoxes",
     "DifferentiableZoom",
+    "ImageConverter",
     "ImagePreprocessing",
     "ImageResize",
     "InverseMapping",

@@ -7,7 +7,78 @@ AUGMENTATIONS = ("paper", "standard")
 ON_BAD_IMAGE = ("skip", "error")
 AIRCRAFT_LEVELS = ("variant", "family", "manufacturer")
 
-DATA_SETTINGS = SettingGroup(
+SPLIT_FRACTION = Setting(
+    "split_fraction",
+    "float",
+    0.2,
+    "test share of a folder without split folders",
+    above=0,
+    below=1,
+)
+AIRCRAFT_LEVEL = Setting(
+    "aircraft_level",
+    "str",
+    "variant",
+    "FGVC-Aircraft labels",
+    choices=AIRCRAFT_LEVELS,
+)
+
+# The settings of each kind of data source (`keras_rra.data.sources`): a
+# source takes its own only.
+SYNTHETIC_SETTINGS = SettingGroup(
+    "synthetic",
+    [
+        Setting(
+            "num_classes", "int", 10, "classes of the synthetic dataset", minimum=2
+        ),
+        Setting(
+            "examples_per_class",
+            "int",
+            300,
+            "training images per class (synthetic)",
+            minimum=1,
+        ),
+        Setting(
+            "test_examples_per_class",
+            "int",
+            None,
+            "test images per class (synthetic; none: a quarter of the training)",
+            minimum=1,
+            optional=True,
+        ),
+    ],
+)
+FOLDER_SETTINGS = SettingGroup("folder", [SPLIT_FRACTION])
+CUB_SETTINGS = SettingGroup("cub", [])
+AIRCRAFT_SETTINGS = SettingGroup("aircraft", [AIRCRAFT_LEVEL])
+TFDS_SETTINGS = SettingGroup(
+    "tfds",
+    [
+        Setting(
+            "download",
+            "bool",
+            True,
+            "tfds: download and prepare a dataset that is not in data_dir",
+        ),
+        Setting(
+            "shuffle_buffer",
+            "int",
+            1024,
+            "tfds: shuffle buffer, in examples",
+            minimum=1,
+        ),
+    ],
+)
+SOURCE_SETTINGS = {
+    "synthetic": SYNTHETIC_SETTINGS,
+    "folder": FOLDER_SETTINGS,
+    "cub": CUB_SETTINGS,
+    "aircraft": AIRCRAFT_SETTINGS,
+    "tfds": TFDS_SETTINGS,
+}
+
+# Settings of every dataset: which one, where, and how it is read.
+COMMON_DATA_SETTINGS = SettingGroup(
     "data",
     [
         Setting(
@@ -65,38 +136,13 @@ DATA_SETTINGS = SettingGroup(
             optional=True,
             resumable=True,
         ),
-        Setting(
-            "split_fraction",
-            "float",
-            0.2,
-            "test share of a folder without split folders",
-            above=0,
-            below=1,
-        ),
-        Setting(
-            "aircraft_level",
-            "str",
-            "variant",
-            "FGVC-Aircraft labels",
-            choices=AIRCRAFT_LEVELS,
-        ),
-        Setting(
-            "num_classes", "int", 10, "classes of the synthetic dataset", minimum=2
-        ),
-        Setting(
-            "examples_per_class",
-            "int",
-            300,
-            "training images per class (synthetic)",
-            minimum=1,
-        ),
-        Setting(
-            "test_examples_per_class",
-            "int",
-            None,
-            "test images per class (synthetic; none: a third of the training)",
-            minimum=1,
-            optional=True,
-        ),
+    ],
+)
+
+DATA_SETTINGS = SettingGroup(
+    "data",
+    [
+        *COMMON_DATA_SETTINGS,
+        *(setting for group in SOURCE_SETTINGS.values() for setting in group),
     ],
 )

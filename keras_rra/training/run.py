@@ -9,9 +9,11 @@ import time
 import keras
 
 from keras_rra.data.loader import load
+from keras_rra.data.loader import parse_name
 from keras_rra.data.loader import resolve_augmentation
 from keras_rra.layers.image_converter import ImageConverter
 from keras_rra.models import MODEL_CLASSES
+from keras_rra.settings.data_settings import SOURCE_SETTINGS
 from keras_rra.training.config import RESUMABLE_CHANGES
 from keras_rra.training.config import TrainConfig
 from keras_rra.training.localization import synthetic_localization
@@ -35,10 +37,14 @@ RUN_FILES = (
 
 
 def load_split(config, split, shuffle=None):
-    """The dataset split described by `config`: `(dataset, class_names)`."""
+    """The dataset split described by `config`: `(dataset, class_names)`.
+
+    The dataset's source takes its own settings only (see
+    `keras_rra.data.sources`)."""
     boxes = None
     if config.model == "rra" and config.patch == "boxes":
         boxes = config.boxes or "part"
+    kind, _ = parse_name(config.dataset, config.data_dir)
     return load(
         config.dataset,
         split,
@@ -52,12 +58,8 @@ def load_split(config, split, shuffle=None):
         on_bad_image=config.on_bad_image,
         cache=config.cache,
         data_dir=config.data_dir,
-        split_fraction=config.split_fraction,
-        aircraft_level=config.aircraft_level,
-        num_classes=config.num_classes,
         image_size=_side(config.input_size or config.image_size),
-        examples_per_class=config.examples_per_class,
-        test_examples_per_class=config.test_examples_per_class,
+        **{name: getattr(config, name) for name in SOURCE_SETTINGS[kind].names()},
     )
 
 

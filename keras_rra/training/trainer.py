@@ -29,6 +29,15 @@ def _dtype_policy(name):
         keras.config.set_dtype_policy(previous)
 
 
+def _reads_batch_logs(callback):
+    """Whether a callback does something with every training batch."""
+    base = keras.callbacks.Callback
+    return any(
+        getattr(type(callback), hook) is not getattr(base, hook)
+        for hook in ("on_train_batch_end", "on_batch_end")
+    )
+
+
 class Trainer:
     """Trains a keras-rra model with a `tf.function` loop under a strategy.
 
@@ -37,8 +46,16 @@ class Trainer:
     what `fit` does not do in Keras 3: `MultiWorkerMirroredStrategy` across
     processes or machines (where `fit` fails on per-replica inputs), atomic
     checkpoints every N steps with exact resume (weights, optimiser, metric
-    accumulators, random states and data position), and a stop at the first
-    non-finite loss.
+    accumulators, random states and data position), and a stop at a
+    non-finite loss before any checkpoint keeps it. Everything else (the
+    step itself, metrics, callbacks, validation) is Keras' own: it runs the
+    model's `train_step` and `test_step` and Keras' `CallbackList`.
+
+    The host waits for a step's results only when something reads them: a
+    callback with per-batch hooks (the progress bar, `verbose=1`) reads
+    every step, as under `fit`; otherwise the logs are read at checkpoints
+    and at the end of each epoch, so steps queue without a host
+    synchronisation.
 
     Each step runs the model's own `train_step` (so a model's loss terms and
     metrics are the same as under `fit`) through `strategy.run`, compiled
@@ -284,6 +301,12 @@ class Trainer:
             epochs=epochs,
             steps=steps,
         )
+        # Reading the logs waits for the step to finish; do it per step only
+        # for a callback that reads every batch's logs (the progress bar),
+        # else at checkpoints and epoch ends.
+        read_every_step = any(
+            _reads_batch_logs(callback) for callback in callback_list.callbacks
+        )
         self.model.stop_training = False
         callback_list.on_train_begin()
         # A fresh iterator of a seeded dataset draws the next epoch's order
@@ -304,19 +327,25 @@ class Trainer:
             skip_steps = 0
             for batch in iterator:
                 callback_list.on_train_batch_begin(step)
-                logs = self._to_floats(train_function(batch))
+                logs = train_function(batch)
                 global_step += 1
                 step += 1
-                self._check_finite(logs, epoch, step, global_step)
-                callback_list.on_train_batch_end(step - 1, logs)
-                if (
+                checkpoint_now = (
                     self.checkpoint
                     and self.checkpoint_every
                     and global_step % self.checkpoint_every == 0
-                ):
+                )
+                if read_every_step or checkpoint_now:
+                    logs = self._to_floats(logs)
+                    # Never checkpoint weights a non-finite loss has touched.
+                    self._check_finite(logs, epoch, step, global_step)
+                callback_list.on_train_batch_end(step - 1, logs)
+                if checkpoint_now:
                     self.checkpoint.save(epoch, step, global_step)
                 if self.model.stop_training:
                     break
+            logs = self._to_floats(logs)
+            self._check_finite(logs, epoch, step, global_step)
             epoch_logs = dict(logs)
             if (
                 validation_data is not None
@@ -359,7 +388,7 @@ class Trainer:
                 f"{latest['global_step']})"
             )
         raise NonFiniteLossError(
-            f"The loss became {loss} at global step {global_step} (epoch "
+            f"The loss became {loss} by global step {global_step} (epoch "
             f"{epoch + 1}, step {step}); training stopped and {where}. Lower the "
             "learning rate, set clip_norm, or check the data of that step."
         )
