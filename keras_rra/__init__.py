@@ -4,11 +4,21 @@ Recursively Refined Attention (RRA, Shroff et al., CVPR-W 2020) and
 Coarse2Fine (Eshratifar et al., arXiv 1909.02680) as Keras layers and
 models, with a built-in synthetic fine-grained dataset and the `keras-rra`
 command.
+
+The subpackages load on first use (`keras_rra.models`, ...), so that the
+command answers `--help` without importing TensorFlow.
 """
 
-from keras_rra import data
-from keras_rra import layers
-from keras_rra import models
+import importlib
+
 from keras_rra.version import __version__
 
-__all__ = ["__version__", "data", "layers", "models"]
+_SUBPACKAGES = ("data", "export", "layers", "models", "settings", "training")
+
+__all__ = ["__version__", *_SUBPACKAGES]
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"keras_rra.{name}")
+    raise AttributeError(f"module 'keras_rra' has no attribute {name!r}")

@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 
 
 def _epoch_list(text):
@@ -154,6 +155,7 @@ def _build_parser():
     )
     evaluate.add_argument("--model-path", required=True, help="a .keras file")
     evaluate.add_argument("--split", default="test", help="split (default: test)")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress")
     from keras_rra.settings.run_settings import run_settings
 
     for name in EVALUATE_SETTINGS:
@@ -256,14 +258,22 @@ def _build_parser():
     predict = commands.add_parser(
         "predict",
         help="print the top-k classes of images, one JSON line each",
+        description="Predicts image files, folders (every image under them) and "
+        "glob patterns. Each image is decoded and sized as the model's data "
+        "was, from what the model file itself carries.",
     )
     predict.add_argument(
         "--model-path",
         required=True,
         help="a .keras file, a SavedModel folder, a .tflite or an .onnx file",
     )
-    predict.add_argument("--top-k", type=int, default=5)
-    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--top-k", type=int, default=5, help="classes per image")
+    predict.add_argument(
+        "--output", help="write a CSV file (image, top-k classes and scores, error)"
+    )
+    predict.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="image files, folders or globs"
+    )
 
     export = commands.add_parser(
         "export",
@@ -285,6 +295,7 @@ def _build_parser():
     )
     export.add_argument("--top-k", type=int, default=5)
     export.add_argument("--overwrite", action="store_true")
+    export.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
@@ -328,6 +339,8 @@ def _evaluate(args):
     from keras_rra.training.run import model_data_config
     from keras_rra.training.seed import set_seed
 
+    say = _progress(args)
+    say(f"loading {args.model_path}")
     model = load_classifier(args.model_path)
     config = load_run_config(args.model_path)
     if config is None:
@@ -351,6 +364,7 @@ def _evaluate(args):
             f"Dataset {config.dataset!r} has {len(names)} classes; the model "
             f"{args.model_path!r} predicts {model.num_classes}."
         )
+    say(f"evaluating on {config.dataset}, split {args.split}")
     report = {
         "model_path": args.model_path,
         "dataset": config.dataset,
@@ -378,6 +392,7 @@ def _export(args):
         overwrite=args.overwrite,
         calibration_dataset=args.calibration_dataset,
         top_k=args.top_k,
+        progress=_progress(args),
     )
     print(json.dumps(written, sort_keys=True))
     return 0
@@ -386,6 +401,7 @@ def _export(args):
 def _predict(args):
     from keras_rra.export.predictors import load_predictor
     from keras_rra.training.inference import predict_files
+    from keras_rra.training.inference import write_predictions_csv
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1; received {args.top_k}.")
@@ -393,12 +409,21 @@ def _predict(args):
     # format: nothing beside the file is read.
     predictor = load_predictor(args.model_path)
     results = predict_files(predictor, args.images, top_k=args.top_k)
-    failed = 0
-    for result in results:
-        print(json.dumps(result))
-        if "error" in result:
-            failed += 1
-            print(f"keras-rra: {result['error']}", file=sys.stderr)
+    if not results:
+        raise ValueError(f"No image file in {', '.join(args.images)}.")
+    failed = [result for result in results if "error" in result]
+    for result in failed:
+        print(f"keras-rra: {result['error']}", file=sys.stderr)
+    if args.output:
+        top_k = min(args.top_k, len(predictor.class_names))
+        write_predictions_csv(args.output, results, top_k)
+        print(
+            f"keras-rra predict: wrote {len(results) - len(failed)} predictions"
+            f"{f' and {len(failed)} errors' if failed else ''} to {args.output}"
+        )
+    else:
+        for result in results:
+            print(json.dumps(result))
     return 1 if failed else 0
 
 
@@ -485,10 +510,47 @@ def _benchmark_train(args):
     return _print_report(format_report(result), result)
 
 
+def _progress(args):
+    """A function that prints one progress line to standard error (whose
+    standard output stays JSON), or nothing with --quiet."""
+    if getattr(args, "quiet", False):
+        return lambda text: None
+    return lambda text: print(f"keras-rra {args.command}: {text}", file=sys.stderr)
+
+
+def _load_tensorflow_quietly():
+    """Imports TensorFlow without what its C++ side prints while it loads
+    and probes devices (oneDNN notes, CUDA probes), unless the user set
+    `TF_CPP_MIN_LOG_LEVEL`: absl writes those lines before any log level
+    applies, so only the file descriptor can hold them back."""
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import tensorflow as tf
+
+                tf.config.list_physical_devices()
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    # One line per warning, in the command's voice: the Python source line
+    # that raised it means nothing to a user of the command.
+    print(f"keras-rra: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv=None):
     """Entry point of the `keras-rra` command; returns the exit code."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     command = {
         "train": _train,
         "evaluate": _evaluate,
@@ -497,6 +559,7 @@ def main(argv=None):
         "benchmark": _benchmark,
     }
     try:
+        _load_tensorflow_quietly()
         return command[args.command](args)
     except (
         ValueError,

@@ -76,3 +76,25 @@ def test_a_source_takes_its_own_settings_only():
         load("synthetic", "train", examples=3)
     with pytest.raises(ValueError, match="`num_classes` must be >= 2"):
         load("synthetic", "train", num_classes=1)
+
+
+def test_a_validation_split_is_carved_from_the_training_split():
+    settings = dict(SMALL, validation_fraction=0.25, batch_size=100, shuffle=False)
+    train, _ = load("synthetic", "train", **settings)
+    validation, _ = load("synthetic", "validation", **settings)
+    whole, _ = load("synthetic", "train", **dict(settings, validation_fraction=0.0))
+    rows = {
+        name: next(iter(data))[0].numpy().reshape(-1, 32 * 32 * 3)
+        for name, data in (("train", train), ("validation", validation), ("all", whole))
+    }
+    assert len(rows["train"]) + len(rows["validation"]) == len(rows["all"]) == 24
+    assert 0 < len(rows["validation"]) < 12
+    seen = {row.tobytes() for row in rows["train"]}
+    assert not any(row.tobytes() in seen for row in rows["validation"])
+    assert int(train.cardinality()) == 1
+    again, _ = load("synthetic", "validation", **settings)
+    np.testing.assert_array_equal(
+        next(iter(again))[0].numpy(), next(iter(validation))[0].numpy()
+    )
+    with pytest.raises(ValueError, match="validation_fraction.*\\[0, 1\\)"):
+        load("synthetic", "train", **dict(settings, validation_fraction=1.0))

@@ -143,6 +143,44 @@ def source_settings(kind, name, values):
     )
 
 
+def check_fraction_below_one(value):
+    """`validation_fraction` as a float in [0, 1), else a ValueError."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`validation_fraction` must be a number in [0, 1); received {value!r}."
+        ) from None
+    if not 0 <= value < 1:
+        raise ValueError(f"`validation_fraction` must be in [0, 1); received {value}.")
+    return value
+
+
+def hold_out(examples, fraction, seed, keep):
+    """The examples a seeded draw puts in the held-out share `fraction`
+    (`keep=True`) or in the rest (`keep=False`): the two are disjoint and
+    cover every example, the same for the same seed. The result keeps a
+    known size (a full shuffle and the steps per epoch need it)."""
+    import numpy as np
+    import tensorflow as tf
+
+    count = int(examples.cardinality())
+    if count < 0:
+        raise ValueError(
+            "validation_fraction needs a dataset of known size; this one's size "
+            "is unknown."
+        )
+    held = np.random.default_rng([seed, 7919]).random(count) < fraction
+    chosen = held if keep else ~held
+    mask = tf.constant(chosen)
+    return (
+        examples.enumerate()
+        .filter(lambda index, example: tf.gather(mask, index))
+        .map(lambda index, example: example)
+        .apply(tf.data.experimental.assert_cardinality(int(chosen.sum())))
+    )
+
+
 def load(
     name,
     split,
@@ -157,6 +195,7 @@ def load(
     on_bad_image="skip",
     cache=None,
     data_dir=None,
+    validation_fraction=0.0,
     **settings,
 ):
     """Loads a dataset split as a batched, prefetched `tf.data.Dataset`.
@@ -209,6 +248,9 @@ def load(
             resized images.
         data_dir: tensorflow-datasets' data folder, or the folder of a
             `folder`, `cub` or `aircraft` dataset named without `:PATH`.
+        validation_fraction: above 0, split `"validation"` is this share of
+            the training examples (chosen with `seed`) and split `"train"`
+            is the rest, for any dataset.
         **settings: the source's own settings (see above).
 
     Returns:
@@ -232,6 +274,10 @@ def load(
     augment = resolve_augmentation(
         name, augmentation, image_size, resize_size, data_dir
     )
+    validation_fraction = check_fraction_below_one(validation_fraction)
+    source_split = split
+    if validation_fraction and split in ("train", "validation"):
+        source_split = "train"
     if shuffle is None:
         shuffle = split == "train"
     box_table = None
@@ -241,7 +287,7 @@ def load(
         SourceRequest(
             name=name,
             location=location,
-            split=split,
+            split=source_split,
             boxes=boxes,
             box_table=box_table,
             num_boxes=num_boxes,
@@ -253,6 +299,10 @@ def load(
         )
     )
     report_problems(found.problems, "skip", name)
+    if source_split != split or (validation_fraction and split == "train"):
+        found.examples = hold_out(
+            found.examples, validation_fraction, seed, keep=split == "validation"
+        )
     if int(found.examples.cardinality()) == 0:
         raise ValueError(
             f"Dataset {name!r}, split {split!r} has no usable image; nothing to "
@@ -268,6 +318,7 @@ def load(
         "boxes": boxes,
         "num_boxes": num_boxes,
         "seed": seed,
+        "validation_fraction": validation_fraction,
         **own,
     }
     dataset = build_pipeline(

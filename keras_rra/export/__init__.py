@@ -3,6 +3,7 @@
 from keras_rra.export.export_run import FORMATS
 from keras_rra.export.export_run import export_model
 from keras_rra.export.onnx_export import export_onnx
+from keras_rra.export.predictors import load_predictor
 from keras_rra.export.saved_model_export import IMAGES_SIGNATURE
 from keras_rra.export.saved_model_export import OUTPUT_NAMES
 from keras_rra.export.saved_model_export import SERVING_SIGNATURE
@@ -24,6 +25,7 @@ __all__ = [
     "export_saved_model",
     "export_tflite",
     "int8_float_layers",
+    "load_predictor",
     "next_version",
     "serving_functions",
 ]

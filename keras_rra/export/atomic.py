@@ -11,7 +11,8 @@ import os
 import shutil
 
 
-def _remove(path):
+def remove_path(path):
+    """Removes a file, link or folder, if it exists."""
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
     elif os.path.lexists(path):
@@ -33,16 +34,16 @@ def atomic_output(path, overwrite=False):
     parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
     partial = os.path.join(parent, f".{name}.partial-{os.getpid()}")
-    _remove(partial)
+    remove_path(partial)
     try:
         yield partial
         if not os.path.lexists(partial):
             raise RuntimeError(f"The export wrote nothing to {partial}.")
     except BaseException:
-        _remove(partial)
+        remove_path(partial)
         raise
     old = os.path.join(parent, f".{name}.old-{os.getpid()}")
     if os.path.lexists(path):
         os.replace(path, old)
     os.replace(partial, path)
-    _remove(old)
+    remove_path(old)

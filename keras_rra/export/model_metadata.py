@@ -13,8 +13,6 @@ The value is the same JSON everywhere: `{"class_names": [...],
 import json
 import os
 
-from ai_edge_litert import schema_py_generated as tflite_schema
-
 METADATA_NAME = "keras_rra"
 SAVED_MODEL_FILE = os.path.join("assets.extra", "keras_rra.json")
 CONVERTER_KEYS = ("image_size", "augmentation", "resize_size")
@@ -60,6 +58,7 @@ def add_tflite_metadata(flatbuffer, metadata):
     """`flatbuffer` with `metadata` in its metadata table (replacing an
     entry of the same name), through LiteRT's published schema."""
     import flatbuffers
+    from ai_edge_litert import schema_py_generated as tflite_schema
 
     model = tflite_schema.ModelT.InitFromPackedBuf(bytearray(flatbuffer), 0)
     buffer = tflite_schema.BufferT()
@@ -82,6 +81,8 @@ def add_tflite_metadata(flatbuffer, metadata):
 
 def read_tflite_metadata(flatbuffer):
     """The metadata of a TFLite flatbuffer, or None."""
+    from ai_edge_litert import schema_py_generated as tflite_schema
+
     model = tflite_schema.Model.GetRootAs(flatbuffer, 0)
     for index in range(model.MetadataLength()):
         entry = model.Metadata(index)

@@ -1,11 +1,11 @@
 """ONNX models through tf2onnx, from a SavedModel's float signature."""
 
-import importlib.util
 import os
 import subprocess
 import sys
 
 from keras_rra.export.atomic import atomic_output
+from keras_rra.export.converters import check_converters
 from keras_rra.export.labels_file import write_labels
 from keras_rra.export.model_metadata import add_onnx_metadata
 from keras_rra.export.model_metadata import read_saved_model_metadata
@@ -35,8 +35,7 @@ def export_onnx(
     Raises:
         RuntimeError: the conversion failed (with tf2onnx's last words).
     """
-    if importlib.util.find_spec("tf2onnx") is None:
-        raise ValueError("ONNX export needs tf2onnx: pip install 'keras-rra[export]'.")
+    check_converters(["onnx"])
     with atomic_output(path, overwrite=overwrite) as partial:
         command = [
             sys.executable,

@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import tensorflow as tf
-from ai_edge_litert import schema_py_generated as schema
 
 from keras_rra.export.atomic import atomic_output
 from keras_rra.export.labels_file import write_labels
@@ -41,8 +40,16 @@ INT8_FLOAT_LAYER_TYPES = (
 )
 
 
+def _schema():
+    # LiteRT's published flatbuffer schema; imported on use, so that a
+    # SavedModel export works without the export extra.
+    from ai_edge_litert import schema_py_generated
+
+    return schema_py_generated
+
+
 def _tflite_model(flatbuffer):
-    return schema.Model.GetRootAsModel(flatbuffer, 0)
+    return _schema().Model.GetRootAsModel(flatbuffer, 0)
 
 
 def tflite_operators(flatbuffer):
@@ -50,7 +57,7 @@ def tflite_operators(flatbuffer):
     operators (Flex included) `"custom:<code>"`."""
     names = {
         value: name
-        for name, value in vars(schema.BuiltinOperator).items()
+        for name, value in vars(_schema().BuiltinOperator).items()
         if not name.startswith("_")
     }
     model = _tflite_model(flatbuffer)

@@ -82,6 +82,16 @@ COMMON_DATA_SETTINGS = SettingGroup(
     "data",
     [
         Setting(
+            "validation_fraction",
+            "float",
+            0.0,
+            "share of the training split held out (seeded) as the validation "
+            "split that early stopping and --keep best watch (0: none; the test "
+            "split is never used to choose)",
+            minimum=0,
+            below=1,
+        ),
+        Setting(
             "dataset",
             "str",
             "synthetic",

@@ -77,6 +77,32 @@ TRAINING_SETTINGS = SettingGroup(
             optional=True,
         ),
         Setting(
+            "early_stopping",
+            "int",
+            None,
+            "stop after this many epochs without a lower validation loss (needs "
+            "validation_fraction; none: never)",
+            minimum=1,
+            optional=True,
+            resumable=True,
+        ),
+        Setting(
+            "keep",
+            "str",
+            "last",
+            "model.keras holds the last epoch's weights or the best on the "
+            "validation split (best needs validation_fraction)",
+            choices=("last", "best"),
+        ),
+        Setting(
+            "tensorboard",
+            "str",
+            None,
+            "write TensorBoard logs to this folder (none: no logs)",
+            optional=True,
+            resumable=True,
+        ),
+        Setting(
             "strategy",
             "str",
             "auto",

@@ -228,7 +228,7 @@ class TrainConfig:
         kind, location = parse_name(self.dataset, self.data_dir)
         if kind in FILE_DATASETS and ":" in self.dataset:
             changes["dataset"] = f"{kind}:{os.path.abspath(location)}"
-        for name in ("data_dir", "output"):
+        for name in ("data_dir", "output", "tensorboard"):
             if getattr(self, name) is not None:
                 changes[name] = os.path.abspath(os.path.expanduser(getattr(self, name)))
         if self.boxes not in (None, "part", "object"):
@@ -266,6 +266,27 @@ class TrainConfig:
             # The hard preset is drawn to be read at twice the global view.
             if self.input_size is None:
                 self.input_size = 2 * _side(self.image_size)
+        chooses = [
+            flag
+            for flag, on in (
+                ("--early-stopping", self.early_stopping),
+                ("--keep best", self.keep == "best"),
+            )
+            if on
+        ]
+        if chooses and not self.validation_fraction:
+            verb = "chooses" if len(chooses) == 1 else "choose"
+            raise ValueError(
+                f"{' and '.join(chooses)} {verb} on a validation split: set "
+                "validation_fraction (--validation-fraction 0.1, say); the test "
+                "split is never used to choose."
+            )
+        if chooses and self.validation_freq != 1:
+            verb = "needs" if len(chooses) == 1 else "need"
+            raise ValueError(
+                f"{' and '.join(chooses)} {verb} the validation split every "
+                f"epoch; received validation_freq={self.validation_freq}."
+            )
         self._resolve_stages()
         if self.model != "baseline" and self.max_zoom_extent <= self.min_zoom_extent:
             raise ValueError(

@@ -7,6 +7,7 @@ import zipfile
 import keras
 import numpy as np
 
+from keras_rra.data.image_files import expand_image_paths
 from keras_rra.data.image_files import read_image
 
 
@@ -113,38 +114,54 @@ class KerasPredictor:
         return keras.ops.convert_to_numpy(keras.ops.softmax(outputs["logits"], axis=-1))
 
 
-def predict_files(predictor, paths, top_k=5):
+def predict_files(predictor, paths, top_k=5, batch_size=64):
     """Predicts the top-k classes of image files.
 
     Each file is decoded as training decodes images and brought to the
     model's size by the model's own image converter, read from inside the
     model file in every format: the same file gives the same answer from a
-    `.keras`, a SavedModel, TFLite and ONNX.
+    `.keras`, a SavedModel, TFLite and ONNX. Images are read and predicted
+    `batch_size` at a time, so a large folder needs little memory.
 
     Files that cannot be read get an `"error"` entry; the others are still
     predicted.
 
     Args:
-        predictor: a `KerasPredictor` or another object with `image_size`,
-            `class_names` and `probabilities(images)` (a keras classifier is
-            wrapped in a `KerasPredictor`).
+        predictor: a keras-rra classifier, a `KerasPredictor`, or the
+            predictor of an export (`keras_rra.export.load_predictor`).
+        paths: image files, folders (every image under them) and glob
+            patterns (see `keras_rra.data.image_files.expand_image_paths`).
+        top_k: how many classes each result lists.
+        batch_size: images read and predicted at a time.
 
     Returns:
-        One dict per path, in order: `{"image", "predictions": [{"class",
+        One dict per image, in order: `{"image", "predictions": [{"class",
         "index", "probability"}, ...]}` or `{"image", "error"}`.
+
+    Example:
+
+    >>> predictor = keras_rra.export.load_predictor("runs/a/model.keras")
+    >>> predict_files(predictor, ["photos/"], top_k=3)
     """
     if isinstance(predictor, keras.Model):
         predictor = KerasPredictor(predictor)
+    paths = expand_image_paths(paths)
+    results = []
+    for start in range(0, len(paths), batch_size):
+        results.extend(
+            _predict_chunk(predictor, paths[start : start + batch_size], top_k)
+        )
+    return results
+
+
+def _predict_chunk(predictor, paths, top_k):
     results = [None] * len(paths)
     readable, images = [], []
+    converter = getattr(predictor, "image_converter", None)
     for index, path in enumerate(paths):
         try:
             images.append(
-                prepare_image(
-                    read_image(path),
-                    predictor.image_size,
-                    getattr(predictor, "image_converter", None),
-                )
+                prepare_image(read_image(path), predictor.image_size, converter)
             )
             readable.append(index)
         except (FileNotFoundError, ValueError) as error:
@@ -168,3 +185,33 @@ def predict_files(predictor, paths, top_k=5):
                 ],
             }
     return results
+
+
+def write_predictions_csv(path, results, top_k):
+    """Writes `predict_files` results as CSV, atomically: `image`, then
+    `class_1, probability_1, ... class_k, probability_k`, then `error`."""
+    import csv
+
+    if os.path.isdir(path):
+        raise ValueError(f"--output {path!r} is a folder; name a .csv file.")
+    header = ["image"]
+    for rank in range(1, top_k + 1):
+        header += [f"class_{rank}", f"probability_{rank}"]
+    header.append("error")
+    partial = f"{path}.partial"
+    with open(partial, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        for result in results:
+            row = [result["image"]]
+            predictions = result.get("predictions", [])
+            for rank in range(top_k):
+                if rank < len(predictions):
+                    item = predictions[rank]
+                    row += [item["class"], f"{item['probability']:.6f}"]
+                else:
+                    row += ["", ""]
+            row.append(result.get("error", ""))
+            writer.writerow(row)
+    os.replace(partial, path)
+    return path

@@ -1,6 +1,7 @@
 """Training and evaluation runs: datasets, model and optimiser from a config."""
 
 import datetime
+import importlib.util
 import inspect
 import json
 import os
@@ -18,6 +19,7 @@ from keras_rra.training.config import RESUMABLE_CHANGES
 from keras_rra.training.config import TrainConfig
 from keras_rra.training.localization import synthetic_localization
 from keras_rra.training.multi_rate_sgd import MultiRateSGD
+from keras_rra.training.run_progress import RunProgress
 from keras_rra.training.schedules import build_schedule
 from keras_rra.training.seed import set_seed
 from keras_rra.training.strategy import check_batch_size
@@ -58,6 +60,7 @@ def load_split(config, split, shuffle=None):
         on_bad_image=config.on_bad_image,
         cache=config.cache,
         data_dir=config.data_dir,
+        validation_fraction=config.validation_fraction,
         image_size=_side(config.input_size or config.image_size),
         **{name: getattr(config, name) for name in SOURCE_SETTINGS[kind].names()},
     )
@@ -239,13 +242,35 @@ def save_model(model, path):
     os.replace(partial, path)
 
 
-def evaluate(model, dataset):
+def evaluate(model, dataset, verbose=0):
     """Test metrics as a dict of Python floats (a model saved without
     `compile` gets the default loss and metrics)."""
     if not getattr(model, "compiled", False):
         model.compile()
-    metrics = model.evaluate(dataset, verbose=0, return_dict=True)
+    metrics = model.evaluate(dataset, verbose=verbose, return_dict=True)
     return {name: float(value) for name, value in metrics.items()}
+
+
+def selection_callbacks(config):
+    """Early stopping, keeping the best weights and TensorBoard logs, as
+    the config asks."""
+    callbacks = []
+    if config.early_stopping or config.keep == "best":
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=config.early_stopping or config.epochs + 1,
+                restore_best_weights=config.keep == "best",
+            )
+        )
+    if config.tensorboard:
+        if importlib.util.find_spec("tensorboard") is None:
+            raise ValueError(
+                "--tensorboard needs the tensorboard package, which is not "
+                "installed: pip install tensorboard."
+            )
+        callbacks.append(keras.callbacks.TensorBoard(config.tensorboard))
+    return callbacks
 
 
 def train(config, verbose="auto", callbacks=None):
@@ -280,7 +305,18 @@ def train(config, verbose="auto", callbacks=None):
 
     # The data first: a dataset that fails to load leaves no run folder.
     train_data, class_names = load_split(config, "train")
+    if len(class_names) < 2:
+        raise ValueError(
+            f"Dataset {config.dataset!r} has one class ({class_names[0]!r}) in its "
+            "train split; a classifier needs at least two."
+        )
     test_data, _ = load_split(config, "test")
+    # The split the run watches: a validation split carved from the
+    # training data when there is one (early stopping and --keep best
+    # choose on it), else the test split, for learning curves only.
+    watched = test_data
+    if config.validation_fraction:
+        watched, _ = load_split(config, "validation", shuffle=False)
     steps = int(train_data.cardinality())
     trainer = Trainer(
         lambda: build_model(config, class_names),
@@ -294,6 +330,9 @@ def train(config, verbose="auto", callbacks=None):
     )
     chief = is_chief(trainer.strategy)
     callbacks = list(callbacks or [])
+    if verbose != 0:
+        callbacks.append(RunProgress(config.epochs))
+    callbacks += selection_callbacks(config)
     if config.model == "coarse2fine":
         callbacks.insert(0, TwoStageTraining(config.stage1_epochs))
     if chief:
@@ -315,7 +354,7 @@ def train(config, verbose="auto", callbacks=None):
         epochs=config.epochs,
         # The test split is watched for learning curves only: no model
         # selection or early stopping uses it.
-        validation_data=test_data if config.validation_freq else None,
+        validation_data=watched if config.validation_freq else None,
         validation_freq=config.validation_freq,
         callbacks=callbacks,
         verbose=verbose,

@@ -2,6 +2,7 @@
 
 import contextlib
 import math
+import sys
 
 import keras
 import tensorflow as tf
@@ -315,6 +316,14 @@ class Trainer:
             iter(distributed)
         global_step = int(self.model.optimizer.iterations.numpy())
         logs = {}
+        if verbose:
+            # Tracing and compiling the step takes long before the first
+            # progress bar moves.
+            print(
+                "keras-rra: building the training graph (the first step takes longest)",
+                file=sys.stderr,
+                flush=True,
+            )
         for epoch in range(initial_epoch, epochs):
             if not skip_steps:
                 self.model.reset_metrics()
