@@ -541,6 +541,16 @@ def _load_tensorflow_quietly():
         os.close(saved)
 
 
+def _in_flags(message):
+    """A message about settings, in the words of the command line: a
+    setting named as `name` becomes its `--flag`."""
+    from keras_rra.settings.run_settings import run_settings
+
+    for name, (setting, _) in run_settings().items():
+        message = message.replace(f"`{name}`", setting.flag)
+    return message
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     # One line per warning, in the command's voice: the Python source line
     # that raised it means nothing to a user of the command.
@@ -570,7 +580,10 @@ def main(argv=None):
     ) as error:
         if os.environ.get("KERAS_RRA_DEBUG"):
             raise
-        print(f"keras-rra {args.command}: error: {error}", file=sys.stderr)
+        print(
+            f"keras-rra {args.command}: error: {_in_flags(str(error))}",
+            file=sys.stderr,
+        )
         return 1
 
 

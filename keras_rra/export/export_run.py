@@ -133,7 +133,7 @@ def export_model(
         "tflite": f"{stem}{suffix}.tflite",
         "onnx": f"{stem}.onnx",
     }
-    planned = [targets[name] for name in formats]
+    planned = [targets[name] for name in formats if name != "saved_model"]
     if source is None:
         planned.insert(0, stem)
     taken = [path for path in planned if os.path.lexists(path)]
