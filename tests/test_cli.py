@@ -192,10 +192,11 @@ def test_python_dash_m_help():
 
 def test_default_run_beats_chance_clearly(tmp_path):
     """`keras-rra train` with its defaults (RRA with its navigator, tiny
-    backbone, synthetic), for a third of its 15 epochs: the whole run's
-    two minutes are measured for the README, not spent in every test run."""
+    backbone, synthetic), for 4 of its 15 epochs (0.596 top-1 measured):
+    the whole run's two minutes are measured for the README, not spent in
+    every test run."""
     out = str(tmp_path / "default")
-    assert main(["train", "--quiet", "--epochs", "5", "--output", out]) == 0
+    assert main(["train", "--quiet", "--epochs", "4", "--output", out]) == 0
     with open(os.path.join(out, "metrics.json")) as file:
         metrics = json.load(file)
     with open(os.path.join(out, "config.json")) as file:
@@ -611,41 +612,6 @@ def test_export_of_something_that_is_not_a_model(tmp_path, capsys):
     assert not os.path.exists(tmp_path / "m")
 
 
-def test_predict_gives_the_same_top1_in_every_format(quick_run, tmp_path, capsys):
-    from keras_rra.data import synthetic
-
-    model_path = os.path.join(quick_run, "model.keras")
-    output = str(tmp_path / "quick")
-    assert main(["export", "--model-path", model_path, "--output", output]) == 0
-    images = synthetic.generate("test", 4, 32, 6, seed=0)["images"]
-    paths = []
-    for index, image in enumerate(images):
-        path = str(tmp_path / f"{index}.png")
-        Image.fromarray(image).save(path)
-        paths.append(path)
-    capsys.readouterr()
-    top1 = {}
-    for source in (
-        model_path,
-        output,  # the model folder: its highest version
-        os.path.join(output, "1"),
-        os.path.join(output, "1.tflite"),
-        os.path.join(output, "1.onnx"),
-    ):
-        assert main(["predict", "--model-path", source, *paths]) == 0
-        lines = _json_lines(capsys.readouterr().out)
-        top1[source] = [line["predictions"][0]["class"] for line in lines]
-        probabilities = [line["predictions"][0]["probability"] for line in lines]
-        top1[source + " p"] = probabilities
-    first = top1[model_path]
-    assert set(first) <= set(synthetic.class_names(4))
-    for source, classes in top1.items():
-        if source.endswith(" p"):
-            np.testing.assert_allclose(classes, top1[model_path + " p"], atol=1e-4)
-        else:
-            assert classes == first, source
-
-
 def test_predict_refuses_what_is_not_a_model(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     fake = tmp_path / "notes.txt"
@@ -817,23 +783,22 @@ def test_a_folder_of_one_class_is_named(tmp_path, capsys):
     assert "num_classes" not in error
 
 
-def test_progress_lines_for_train_evaluate_and_export(tmp_path, capsys):
-    run_dir = str(tmp_path / "run")
+def test_progress_lines_for_train_evaluate_and_export(quick_run, tmp_path, capsys):
     quick = [flag for flag in QUICK if flag != "--quiet"]
-    assert main(["train", *quick, "--output", run_dir]) == 0
+    assert main(["train", *quick, "--epochs", "1", "--output", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     assert "building the training graph" in err
-    assert "keras-rra: epoch 2/2 took" in err and "the run ends in about" in err
-    model = os.path.join(run_dir, "model.keras")
+    assert "keras-rra: epoch 1/1 took" in err and "the run ends in about" in err
+    model = os.path.join(quick_run, "model.keras")
     assert main(["evaluate", "--model-path", model]) == 0
     assert "keras-rra evaluate: evaluating on synthetic" in capsys.readouterr().err
+    assert main(["evaluate", "--model-path", model, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
     output = str(tmp_path / "exported")
     argv = ["export", "--model-path", model, "--output", output, "--format", "tflite"]
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "writing the SavedModel" in err and "converting to TFLite" in err
-    assert main([*argv, "--quiet", "--version", "2"]) == 0
-    assert capsys.readouterr().err == ""
 
 
 def test_early_stopping_keep_best_and_tensorboard(tmp_path, capsys):
