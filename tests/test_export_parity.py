@@ -50,8 +50,9 @@ MODELS = {
 }
 NAMES = ["red_circle", "green_square", "blue_triangle", "yellow_ring"]
 # Test top-1 after 6 epochs, measured: 0.795 (baseline), 0.855 (RRA), 0.955
-# (Coarse2Fine); chance is 0.25.
-EPOCHS = 6
+# (Coarse2Fine); chance is 0.25. Coarse2Fine learns fastest: 4 epochs (two
+# per stage) keep it well above the 0.7 the test asks for.
+EPOCHS = {"baseline": 6, "rra": 6, "coarse2fine": 4}
 
 
 def _split(split, batch_size):
@@ -67,8 +68,9 @@ def _split(split, batch_size):
 def _trained(kind):
     model = MODELS[kind](NAMES)
     model.compile()
-    callbacks = [TwoStageTraining(EPOCHS // 2)] if kind == "coarse2fine" else []
-    model.fit(_split("train", 16), epochs=EPOCHS, callbacks=callbacks, verbose=0)
+    epochs = EPOCHS[kind]
+    callbacks = [TwoStageTraining(epochs // 2)] if kind == "coarse2fine" else []
+    model.fit(_split("train", 16), epochs=epochs, callbacks=callbacks, verbose=0)
     return model
 
 
