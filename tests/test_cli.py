@@ -761,6 +761,9 @@ def test_predict_on_folders_and_globs_to_a_csv(quick_run, tmp_path, capsys):
     assert rows[0]["class_1"] and float(rows[0]["probability_1"]) > 0
     assert main(["predict", "--model-path", model, str(tmp_path / "*.gif")]) == 1
     assert "No image file matches" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["predict", "--model-path", model, str(tmp_path / "empty")]) == 1
+    assert "No image file in" in capsys.readouterr().err
 
 
 def test_a_folder_of_one_class_is_named(tmp_path, capsys):

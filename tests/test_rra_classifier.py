@@ -7,6 +7,7 @@ import pytest
 from keras_rra.models import RRAClassifier
 from tests.helpers import assert_tflite_matches
 from tests.helpers import run_model_test
+from tests.helpers import tiny_rra
 
 SMALL = {
     "num_classes": 4,
@@ -418,16 +419,7 @@ def test_learned_boxes_move_with_the_part():
 
 
 def test_loss_terms_add_up_to_the_loss_with_a_ragged_last_batch():
-    model = RRAClassifier(
-        num_classes=3,
-        backbone="tiny",
-        image_size=32,
-        patch_size=16,
-        timesteps=2,
-        lstm_units=8,
-        addon_channels=8,
-        patch="center",
-    )
+    model = tiny_rra(num_classes=3, patch="center")
     model.compile()
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (18, 32, 32, 3)).astype("float32")

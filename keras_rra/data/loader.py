@@ -19,6 +19,7 @@ from keras_rra.data.pipeline import cache_path
 from keras_rra.data.sources import DATA_SOURCES
 from keras_rra.data.sources.data_source import SourceRequest
 from keras_rra.data.tfds_datasets import KNOWN_DATASETS
+from keras_rra.settings.data_settings import COMMON_DATA_SETTINGS
 from keras_rra.settings.data_settings import SOURCE_SETTINGS
 from keras_rra.utils.validation import check_positive_int
 
@@ -143,19 +144,6 @@ def source_settings(kind, name, values):
     )
 
 
-def check_fraction_below_one(value):
-    """`validation_fraction` as a float in [0, 1), else a ValueError."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`validation_fraction` must be a number in [0, 1); received {value!r}."
-        ) from None
-    if not 0 <= value < 1:
-        raise ValueError(f"`validation_fraction` must be in [0, 1); received {value}.")
-    return value
-
-
 def hold_out(examples, fraction, seed, keep):
     """The examples a seeded draw puts in the held-out share `fraction`
     (`keep=True`) or in the rest (`keep=False`): the two are disjoint and
@@ -274,7 +262,9 @@ def load(
     augment = resolve_augmentation(
         name, augmentation, image_size, resize_size, data_dir
     )
-    validation_fraction = check_fraction_below_one(validation_fraction)
+    validation_fraction = COMMON_DATA_SETTINGS.check_value(
+        "validation_fraction", validation_fraction
+    )
     source_split = split
     if validation_fraction and split in ("train", "validation"):
         source_split = "train"

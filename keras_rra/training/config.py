@@ -20,17 +20,13 @@ from keras_rra.settings.presets import PRESET
 from keras_rra.settings.run_settings import RENAMED
 from keras_rra.settings.run_settings import model_default
 from keras_rra.settings.run_settings import run_settings
+from keras_rra.utils.validation import smaller_side
 
-__all__ = ["MODELS", "RESUMABLE_CHANGES", "TrainConfig", "all_settings"]
+__all__ = ["MODELS", "RESUMABLE_CHANGES", "TrainConfig"]
 
 RESUMABLE_CHANGES = tuple(
     name for name, (setting, _) in run_settings().items() if setting.resumable
 )
-
-
-def all_settings():
-    """See `keras_rra.settings.run_settings.run_settings`."""
-    return run_settings()
 
 
 def _check_stage_sum(values, source):
@@ -80,11 +76,11 @@ class TrainConfig:
             name = str(key).replace("-", "_")
             name = RENAMED.get(name, name)
             given[name] = value
-        unknown = sorted(set(given) - set(all_settings()))
+        unknown = sorted(set(given) - set(run_settings()))
         if unknown:
             raise ValueError(
                 f"unknown setting(s) {', '.join(unknown)}. Known settings: "
-                f"{', '.join(all_settings())}."
+                f"{', '.join(run_settings())}."
             )
         object.__setattr__(self, "_given", given)
         object.__setattr__(self, "_values", {})
@@ -96,7 +92,7 @@ class TrainConfig:
         preset = PRESET.check(given.get("preset", PRESET.default))
         values = {"model": model, "preset": preset}
         chosen = MODEL_SETTINGS[model]
-        for name, (setting, owners) in all_settings().items():
+        for name, (setting, owners) in run_settings().items():
             if name in values:
                 continue
             value = given.get(name)
@@ -143,7 +139,7 @@ class TrainConfig:
 
     @classmethod
     def keys(cls):
-        return list(all_settings())
+        return list(run_settings())
 
     def model_settings(self):
         """`{name: value}` of the chosen model's settings: the keyword
@@ -202,7 +198,7 @@ class TrainConfig:
             # Model settings follow the new model's (or preset's) defaults
             # unless they were changed from the old ones.
             for name in list(given):
-                owners = all_settings()[name][1]
+                owners = run_settings()[name][1]
                 if owners and name not in changes:
                     owner = self.model if self.model in owners else owners[0]
                     if given[name] == model_default(owner, name, self.preset):
@@ -216,7 +212,7 @@ class TrainConfig:
         chosen = MODEL_SETTINGS[self.model]
         return {
             name: self._values[name]
-            for name, (_, owners) in all_settings().items()
+            for name, (_, owners) in run_settings().items()
             if not owners or name in chosen
         }
 
@@ -241,9 +237,10 @@ class TrainConfig:
         """Checks the rules that join several settings; raises ValueError
         naming the first broken one."""
         kind, _ = parse_name(self.dataset, self.data_dir)
-        if self.resize_size is not None and self.resize_size < _side(self.image_size):
+        side = smaller_side(self.image_size)
+        if self.resize_size is not None and self.resize_size < side:
             raise ValueError(
-                f"`resize_size` must be >= {_side(self.image_size)} (image_size); "
+                f"`resize_size` must be >= {side} (image_size); "
                 f"received resize_size={self.resize_size}."
             )
         if self.model == "rra" and self.patch == "boxes":
@@ -265,7 +262,7 @@ class TrainConfig:
         if kind == "synthetic" and self.dataset.endswith(":hard"):
             # The hard preset is drawn to be read at twice the global view.
             if self.input_size is None:
-                self.input_size = 2 * _side(self.image_size)
+                self.input_size = 2 * smaller_side(self.image_size)
         chooses = [
             flag
             for flag, on in (
@@ -293,8 +290,8 @@ class TrainConfig:
                 f"`max_zoom_extent` ({self.max_zoom_extent}) must be larger than "
                 f"`min_zoom_extent` ({self.min_zoom_extent})."
             )
-        source_size = _side(self.input_size or self.image_size)
-        if self.model == "rra" and _side(self.patch_size) > source_size:
+        source_size = smaller_side(self.input_size or self.image_size)
+        if self.model == "rra" and smaller_side(self.patch_size) > source_size:
             raise ValueError(
                 f"patch_size={self.patch_size} is larger than the image the patch "
                 f"is cut from ({source_size}; image_size={self.image_size}, "
@@ -325,7 +322,3 @@ class TrainConfig:
             )
         self.stage1_epochs, self.stage2_epochs = first, second
         self.epochs = first + second
-
-
-def _side(size):
-    return min(size) if isinstance(size, (list, tuple)) else size

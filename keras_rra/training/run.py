@@ -28,6 +28,7 @@ from keras_rra.training.trainer import Trainer
 from keras_rra.training.training_checkpoint import LATEST
 from keras_rra.training.training_checkpoint import is_chief
 from keras_rra.training.two_stage_training import TwoStageTraining
+from keras_rra.utils.validation import smaller_side
 
 RUN_FILES = (
     "model.keras",
@@ -61,13 +62,9 @@ def load_split(config, split, shuffle=None):
         cache=config.cache,
         data_dir=config.data_dir,
         validation_fraction=config.validation_fraction,
-        image_size=_side(config.input_size or config.image_size),
+        image_size=smaller_side(config.input_size or config.image_size),
         **{name: getattr(config, name) for name in SOURCE_SETTINGS[kind].names()},
     )
-
-
-def _side(size):
-    return min(size) if isinstance(size, (list, tuple)) else size
 
 
 def image_converter(config):
@@ -76,7 +73,7 @@ def image_converter(config):
     augmentation = resolve_augmentation(
         config.dataset,
         config.augmentation,
-        _side(config.input_size or config.image_size),
+        smaller_side(config.input_size or config.image_size),
         config.resize_size,
         config.data_dir,
     )

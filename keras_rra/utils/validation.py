@@ -80,6 +80,11 @@ def to_size(name, value):
     return height, width
 
 
+def smaller_side(size):
+    """The smaller side of an int size or a `(height, width)` pair."""
+    return min(size) if isinstance(size, (list, tuple)) else size
+
+
 def check_boxes(boxes, source="boxes"):
     """Checks normalised (y1, x1, y2, x2) boxes and returns them as float32.
 

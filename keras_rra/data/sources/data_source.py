@@ -1,5 +1,6 @@
 """`DataSource`: one kind of dataset that `keras_rra.data.load` reads."""
 
+import abc
 import dataclasses
 
 from keras_rra.settings.setting_group import SettingGroup
@@ -56,7 +57,7 @@ class SourceExamples:
     pipeline: dict = dataclasses.field(default_factory=dict)
 
 
-class DataSource:
+class DataSource(abc.ABC):
     """One kind of dataset: the settings it takes and how it lists examples.
 
     Subclasses set `kind` (what `parse_name` returns) and `settings` (a
@@ -68,9 +69,9 @@ class DataSource:
     kind = None
     settings = SettingGroup("source", [])
 
+    @abc.abstractmethod
     def examples(self, request):
         """The `SourceExamples` of `request` (a `SourceRequest`)."""
-        raise NotImplementedError(f"{type(self).__name__} does not list examples.")
 
 
 def identity(example):

@@ -1,3 +1,5 @@
+import abc
+
 import numpy as np
 import tensorflow as tf
 
@@ -14,8 +16,9 @@ class FileSource(DataSource):
     Subclasses implement `list_files(request)`, returning `FileExamples`.
     """
 
+    @abc.abstractmethod
     def list_files(self, request):
-        raise NotImplementedError(f"{type(self).__name__} lists no files.")
+        """The `FileExamples` of `request`'s split."""
 
     def examples(self, request):
         files = self.list_files(request)
