@@ -819,3 +819,13 @@ def test_early_stopping_keep_best_and_tensorboard(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", *QUICK, "--keep", "best"]) == 1
     assert "chooses on a validation split" in capsys.readouterr().err
+
+
+def test_true_part_boxes_with_the_default_number_of_boxes(tmp_path, capsys):
+    # The upper-bound row of the accuracy benchmark: patch boxes on the
+    # synthetic data, K left at its default (one box from the data).
+    run_dir = str(tmp_path / "run")
+    argv = ["train", *QUICK, "--epochs", "1", "--patch", "boxes"]
+    assert main([*argv, "--output", run_dir]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert 0 <= results["test_localization"]["part_centre_hit_rate"] <= 1

@@ -141,6 +141,12 @@ class TrainConfig:
     def keys(cls):
         return list(run_settings())
 
+    def boxes_per_image(self):
+        """K, the candidate boxes the data gives each image for
+        `patch="boxes"`: `num_boxes`, or one when it is None (the model then
+        takes any K)."""
+        return self.num_boxes or 1
+
     def model_settings(self):
         """`{name: value}` of the chosen model's settings: the keyword
         arguments of its constructor."""

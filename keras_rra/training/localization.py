@@ -98,7 +98,9 @@ def synthetic_localization(model, config, split="test", batch_size=None):
         inputs = {
             "images": images,
             "boxes": synthetic.candidate_boxes(
-                data["part_boxes"], num_boxes=config.num_boxes, seed=config.seed
+                data["part_boxes"],
+                num_boxes=config.boxes_per_image(),
+                seed=config.seed,
             ),
         }
     outputs = model.predict(
