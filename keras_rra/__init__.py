@@ -13,7 +13,15 @@ import importlib
 
 from keras_rra.version import __version__
 
-_SUBPACKAGES = ("data", "export", "layers", "models", "settings", "training")
+_SUBPACKAGES = (
+    "data",
+    "export",
+    "layers",
+    "models",
+    "settings",
+    "training",
+    "tuning",
+)
 
 __all__ = ["__version__", *_SUBPACKAGES]
 

@@ -1,4 +1,4 @@
-"""The `keras-rra` command: train, evaluate, predict, export, benchmark.
+"""The `keras-rra` command: train, tune, evaluate, predict, export, benchmark.
 
 Heavy imports (TensorFlow) happen inside the commands so that `--help`
 answers at once.
@@ -146,6 +146,51 @@ def _build_parser():
         "resumes too",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    tune = commands.add_parser(
+        "tune",
+        help="search the model's settings with keras-tuner",
+        description="A keras-tuner search over the chosen model's settings: "
+        "every setting declared with a range (see `keras_rra.settings`) that "
+        "no flag fixes. Trials are compared on a validation split carved from "
+        "the training split, never the test split. A flag of `train` fixes "
+        "that setting; --search narrows or adds a range. Writes DIRECTORY/"
+        "trials.csv and DIRECTORY/best_config.json (for `keras-rra train "
+        "--config`). A second call on the same directory resumes. With "
+        "keras-tuner's KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and "
+        "KERASTUNER_ORACLE_PORT set, the chief serves the search and the "
+        "workers run its trials.",
+        argument_default=argparse.SUPPRESS,
+    )
+    from keras_rra.settings.tuning_settings import TUNING_SETTINGS
+
+    search_group = tune.add_argument_group("search")
+    for setting in TUNING_SETTINGS:
+        _add_setting(search_group, setting.name, setting)
+    search_group.add_argument(
+        "--search",
+        action="append",
+        metavar="NAME=RANGE",
+        help="a setting's range: choices (lstm_units=64,128; backbone=tiny,"
+        "mobilenetv3small) or an interval (timesteps=1:10, "
+        "learning_rate=1e-4:1e-2:log); repeatable",
+    )
+    search_group.add_argument(
+        "--tune",
+        type=_word_list,
+        metavar="NAMES",
+        help="search only these settings, e.g. timesteps,learning_rate",
+    )
+    search_group.add_argument(
+        "--overwrite", action="store_true", help="start the search again"
+    )
+    search_group.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train the best configuration and report its test metrics",
+    )
+    _add_train_flags(tune)
+    tune.add_argument("--quiet", action="store_true", help="no progress")
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -327,6 +372,41 @@ def _train(args):
         config = _config_from(args)
     results = train(config, verbose=0 if values.get("quiet") else "auto")
     print(json.dumps(results, indent=2, sort_keys=True))
+    return 0
+
+
+def _tune(args):
+    from keras_rra.settings.tuning_settings import TUNING_SETTINGS
+    from keras_rra.tuning.search_space import parse_search_argument
+    from keras_rra.tuning.tune_run import tune
+
+    values = vars(args)
+    config = _config_from(args)
+    fixed = [key for key in train_flag_names() if key in values]
+    if "config" in values:
+        # A config file's settings are chosen too: none of them is searched.
+        from keras_rra.training.config import TrainConfig
+
+        fixed += list(TrainConfig.read_file(values["config"]))
+    search = dict(
+        parse_search_argument(text, config.model) for text in values.get("search", [])
+    )
+    quiet = values.get("quiet", False)
+    summary = tune(
+        config,
+        fixed=fixed,
+        search=search,
+        tune_names=values.get("tune"),
+        overwrite=values.get("overwrite", False),
+        retrain=values.get("retrain", False),
+        verbose=0 if quiet else 1,
+        say=_progress(args),
+        **{s.name: values[s.name] for s in TUNING_SETTINGS if s.name in values},
+    )
+    table = summary.pop("table", None)
+    if table:
+        print(table)
+    print(json.dumps(summary, sort_keys=True))
     return 0
 
 
@@ -545,9 +625,11 @@ def _in_flags(message):
     """A message about settings, in the words of the command line: a
     setting named as `name` becomes its `--flag`."""
     from keras_rra.settings.run_settings import run_settings
+    from keras_rra.settings.tuning_settings import TUNING_SETTINGS
 
-    for name, (setting, _) in run_settings().items():
-        message = message.replace(f"`{name}`", setting.flag)
+    settings = [setting for setting, _ in run_settings().values()]
+    for setting in [*settings, *TUNING_SETTINGS]:
+        message = message.replace(f"`{setting.name}`", setting.flag)
     return message
 
 
@@ -563,6 +645,7 @@ def main(argv=None):
     warnings.showwarning = _show_warning
     command = {
         "train": _train,
+        "tune": _tune,
         "evaluate": _evaluate,
         "predict": _predict,
         "export": _export,

@@ -7,7 +7,10 @@ with identical outputs, and one `fit` step that changes the weights.
 """
 
 import os
+import socket
+import subprocess
 import tempfile
+import time
 import warnings
 
 import keras
@@ -230,22 +233,41 @@ def assert_tflite_matches(model, inputs, atol=1e-5):
         np.testing.assert_allclose(actual[name], value, atol=atol, err_msg=name)
 
 
+# RRA small enough for a test: tiny backbones, 32 px, two LSTM steps of 8.
+TINY_RRA_SETTINGS = dict(
+    backbone="tiny",
+    image_size=32,
+    patch_size=16,
+    timesteps=2,
+    lstm_units=8,
+    addon_channels=8,
+)
+# A `keras-rra train` run of it: 3 classes of 8 synthetic images, one epoch.
+TINY_RRA_RUN = dict(
+    TINY_RRA_SETTINGS,
+    model="rra",
+    num_classes=3,
+    examples_per_class=8,
+    test_examples_per_class=2,
+    batch_size=8,
+    epochs=1,
+)
+# A `keras-rra tune` of the baseline small enough for three processes on
+# two cores.
+TINY_BASELINE_SEARCH = [
+    "tune", "--model", "baseline", "--backbone", "tiny", "--image-size", "32",
+    "--num-classes", "3", "--examples-per-class", "6",
+    "--test-examples-per-class", "2", "--batch-size", "6", "--epochs", "1",
+    "--tune", "learning_rate,dropout", "--quiet",
+]  # fmt: skip
+
+
 def tiny_rra(**overrides):
     """An RRA classifier small enough for a test: tiny backbones, 32 px,
     4 classes, two LSTM steps of 8 units; `overrides` change any argument."""
     from keras_rra.models import RRAClassifier
 
-    arguments = dict(
-        num_classes=4,
-        backbone="tiny",
-        image_size=32,
-        patch_size=16,
-        timesteps=2,
-        lstm_units=8,
-        addon_channels=8,
-    )
-    arguments.update(overrides)
-    return RRAClassifier(**arguments)
+    return RRAClassifier(**{"num_classes": 4, **TINY_RRA_SETTINGS, **overrides})
 
 
 def tiny_synthetic(split="train", batch_size=16, **overrides):
@@ -278,3 +300,36 @@ class CrashAfter(keras.callbacks.Callback):
         self.seen += 1
         if self.seen == self.steps:
             raise KeyboardInterrupt
+
+
+def free_ports(count):
+    """`count` TCP ports free on 127.0.0.1 now."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def run_processes(commands, timeout):
+    """Starts every (argv, env) and waits; always kills what is left."""
+    processes = [
+        subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for argv, env in commands
+    ]
+    deadline = time.monotonic() + timeout
+    try:
+        outputs = []
+        for process in processes:
+            left = max(1.0, deadline - time.monotonic())
+            outputs.append(process.communicate(timeout=left))
+        return [p.returncode for p in processes], outputs
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from keras_rra.cli import main
+from tests.helpers import TINY_BASELINE_SEARCH as SEARCH
 
 QUICK = [
     "--epochs", "2",
@@ -695,17 +696,19 @@ def test_the_command_answers_help_without_tensorflow():
     code = (
         "import sys\n"
         "from keras_rra import cli\n"
-        "for argv in (['--help'], ['train', '--help'], ['export', '--help']):\n"
+        "for argv in (['--help'], ['train', '--help'], ['tune', '--help'],\n"
+        "             ['export', '--help']):\n"
         "    try:\n"
         "        cli.main(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+        "print([name in sys.modules for name in ('tensorflow', 'keras', "
+        "'keras_tuner')])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
-    assert result.stdout.strip().splitlines()[-1] == "False False"
+    assert result.stdout.strip().splitlines()[-1] == "[False, False, False]"
     assert result.stderr == ""
 
 
@@ -829,3 +832,69 @@ def test_true_part_boxes_with_the_default_number_of_boxes(tmp_path, capsys):
     assert main([*argv, "--output", run_dir]) == 0
     results = json.loads(capsys.readouterr().out)
     assert 0 <= results["test_localization"]["part_centre_hit_rate"] <= 1
+
+
+def test_tune_then_train_from_the_best_config_then_resume(tmp_path, capsys):
+    directory = str(tmp_path / "search")
+    argv = [*SEARCH, "--directory", directory, "--max-trials", "2"]
+    assert main([*argv, "--retrain"]) == 0
+    out = capsys.readouterr().out
+    summary = _json_lines(out)[-1]
+    assert summary["trials"] == summary["completed"] == 2
+    assert summary["trials_run_here"] == ["0", "1"]
+    # The table of trials, on screen and in trials.csv.
+    assert "val_accuracy" in out and "learning_rate" in out and "COMPLETED" in out
+    with open(os.path.join(directory, "trials.csv"), encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
+    best = summary["best_values"]
+    assert set(best) == {"learning_rate", "dropout"}
+    assert 1e-4 <= best["learning_rate"] <= 1e-2
+    # --retrain trained the best configuration and evaluated on the test split.
+    assert 0 <= summary["retrain"]["test"]["accuracy"] <= 1
+    # best_config.json is a config `keras-rra train` takes unchanged.
+    run_dir = str(tmp_path / "best")
+    config_path = summary["best_config"]
+    assert main(["train", "--config", config_path, "--output", run_dir, "--quiet"]) == 0
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as file:
+        trained = json.load(file)
+    assert trained["learning_rate"] == pytest.approx(best["learning_rate"])
+    assert trained["dropout"] == best["dropout"]
+    assert trained["model"] == "baseline" and trained["validation_fraction"] == 0.0
+    capsys.readouterr()
+
+    # The same search again: finished trials are not run again.
+    assert main(argv) == 0
+    assert _json_lines(capsys.readouterr().out)[-1]["trials_run_here"] == []
+    # A larger budget runs only the new trial.
+    assert main([*SEARCH, "--directory", directory, "--max-trials", "3"]) == 0
+    again = _json_lines(capsys.readouterr().out)[-1]
+    assert again["trials_run_here"] == ["2"] and again["trials"] == 3
+
+    # Another search in the same folder is refused, naming the difference.
+    other = [*SEARCH, "--directory", directory, "--tune", "learning_rate"]
+    assert main(other) == 1
+    error = capsys.readouterr().err
+    assert "holds another search" in error
+    assert "search range of dropout" in error and "not searched" in error
+    assert main([*argv, "--num-classes", "4", "--image-size", "40"]) == 1
+    error = capsys.readouterr().err
+    assert "num_classes: 3 -> 4" in error and "image_size: 32 -> 40" in error
+    # --overwrite starts again.
+    assert main([*other, "--max-trials", "1", "--overwrite"]) == 0
+    fresh = _json_lines(capsys.readouterr().out)[-1]
+    assert fresh["trials"] == 1 and list(fresh["best_values"]) == ["learning_rate"]
+
+
+def test_tune_help_lists_the_search_flags():
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_rra", "tune", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    for flag in ("--tuner", "--max-trials", "--objective", "--search", "--retrain"):
+        assert flag in result.stdout
+    assert "val_accuracy" in result.stdout and "hyperband" in result.stdout
+    assert "--timesteps" in result.stdout

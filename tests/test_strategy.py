@@ -1,7 +1,5 @@
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 import types
@@ -14,46 +12,16 @@ from keras_rra.training.strategy import check_batch_size
 from keras_rra.training.strategy import parse_tf_config
 from keras_rra.training.strategy import resolve_jit_compile
 from keras_rra.training.strategy import resolve_strategy
+from tests.helpers import free_ports
+from tests.helpers import run_processes
 
 WORKER = os.path.join(os.path.dirname(__file__), "scripts", "distributed_worker.py")
-
-
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _tf_config(addresses, index):
     return json.dumps(
         {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
     )
-
-
-def _run_processes(commands, timeout):
-    """Starts every (argv, env) and waits; always kills what is left."""
-    processes = [
-        subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for argv, env in commands
-    ]
-    deadline = time.monotonic() + timeout
-    try:
-        outputs = []
-        for process in processes:
-            left = max(1.0, deadline - time.monotonic())
-            outputs.append(process.communicate(timeout=left))
-        return [p.returncode for p in processes], outputs
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
 
 
 def test_unknown_strategy_is_named():
@@ -146,13 +114,13 @@ def test_jit_modes():
 
 def test_two_workers_train_in_sync(tmp_path):
     """Two processes on 127.0.0.1 with MultiWorkerMirroredStrategy."""
-    addresses = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    addresses = [f"127.0.0.1:{port}" for port in free_ports(2)]
     commands = []
     for index in range(2):
         env = dict(os.environ, TF_CONFIG=_tf_config(addresses, index))
         argv = [sys.executable, WORKER, "multiworker", str(tmp_path / f"{index}.npz")]
         commands.append((argv, env))
-    codes, outputs = _run_processes(commands, timeout=240)
+    codes, outputs = run_processes(commands, timeout=240)
     assert codes == [0, 0], [err[-2000:] for _, err in outputs]
     first, second = (np.load(tmp_path / f"{index}.npz") for index in range(2))
     assert int(first["replicas"]) == 2
@@ -165,7 +133,7 @@ def test_mirrored_two_devices_equal_one_device(tmp_path):
     # One process for the three models: one TensorFlow start-up.
     models = ["rra", "coarse2fine", "navigator"]
     output = str(tmp_path / "mirrored-{model}.npz")
-    codes, outputs = _run_processes(
+    codes, outputs = run_processes(
         [
             (
                 [sys.executable, WORKER, "mirrored", output, ",".join(models)],
@@ -198,7 +166,7 @@ def test_mirrored_two_devices_equal_one_device(tmp_path):
 
 
 def test_an_unreachable_worker_fails_in_bounded_time(tmp_path):
-    own, silent = _free_ports(2)
+    own, silent = free_ports(2)
     addresses = [f"127.0.0.1:{own}", f"127.0.0.1:{silent}"]
     env = dict(os.environ, TF_CONFIG=_tf_config(addresses, 0))
     argv = [
@@ -208,7 +176,7 @@ def test_an_unreachable_worker_fails_in_bounded_time(tmp_path):
         "--output", str(tmp_path / "run"), "--quiet",
     ]  # fmt: skip
     start = time.monotonic()
-    codes, outputs = _run_processes([(argv, env)], timeout=120)
+    codes, outputs = run_processes([(argv, env)], timeout=120)
     assert time.monotonic() - start < 110
     assert codes[0] != 0
     stderr = outputs[0][1]

@@ -7,6 +7,7 @@ them under the same names. Nothing here imports TensorFlow, so the CLI
 builds its flags at once.
 """
 
+from keras_rra.settings.search_range import SearchRange
 from keras_rra.settings.setting import Setting
 from keras_rra.settings.setting_group import SettingGroup
 
@@ -74,7 +75,13 @@ INPUT_SIZE = Setting(
     optional=True,
 )
 DROPOUT = Setting(
-    "dropout", "float", 0.0, "dropout before the classifiers", minimum=0, below=1
+    "dropout",
+    "float",
+    0.0,
+    "dropout before the classifiers",
+    minimum=0,
+    below=1,
+    search=SearchRange(values=(0.0, 0.25, 0.5)),
 )
 DECODER_FILTERS = Setting(
     "decoder_filters", "int", 64, "channels of the inverse mapping", minimum=1
@@ -103,7 +110,12 @@ AREA_WEIGHT = Setting(
     minimum=0,
 )
 NUM_PARTS = Setting(
-    "num_parts", "int", 1, "navigator: parts (boxes) looked at per image", minimum=1
+    "num_parts",
+    "int",
+    1,
+    "navigator: parts (boxes) looked at per image",
+    minimum=1,
+    search=SearchRange(low=1, high=3),
 )
 ANCHOR_SIZES = Setting(
     "anchor_sizes",
@@ -112,7 +124,12 @@ ANCHOR_SIZES = Setting(
     "navigator: candidate box sides relative to the image, e.g. 0.25",
 )
 RANKING_WEIGHT = Setting(
-    "ranking_weight", "float", 1.0, "navigator: weight of its ranking loss", minimum=0
+    "ranking_weight",
+    "float",
+    1.0,
+    "navigator: weight of its ranking loss",
+    minimum=0,
+    search=SearchRange(low=0.1, high=10.0, log=True),
 )
 EXPLORATION = Setting(
     "exploration",
@@ -120,7 +137,15 @@ EXPLORATION = Setting(
     1.0,
     "navigator: Gumbel noise on its scores while training",
     minimum=0,
+    search=SearchRange(low=0.0, high=2.0),
 )
+
+
+def _navigator(setting, switch):
+    """A navigator setting, searched only when `switch` chooses the
+    navigator (`patch` for RRA, `fine_input` for Coarse2Fine)."""
+    return setting.with_search(when=(switch, ("navigator",)))
+
 
 BASELINE_SETTINGS = SettingGroup(
     "baseline", [BACKBONE, IMAGE_SIZE, INPUT_SIZE, WEIGHTS, DROPOUT]
@@ -132,13 +157,41 @@ RRA_SETTINGS = SettingGroup(
         BACKBONE.with_default("vgg19"),
         IMAGE_SIZE,
         Setting(
-            "patch_size", "size", 224, "side of the local stream's patch", minimum=1
+            "patch_size",
+            "size",
+            224,
+            "side of the local stream's patch",
+            minimum=1,
+            search=SearchRange(
+                values=(0.25, 0.375, 0.5, 0.75), relative_to="image_size"
+            ),
         ),
         INPUT_SIZE,
         WEIGHTS,
-        Setting("timesteps", "int", 10, "refinement steps T", minimum=1),
-        Setting("lstm_units", "int", 512, "units of each LSTM", minimum=1),
-        Setting("lstm_layers", "int", 2, "stacked LSTMs", minimum=1),
+        Setting(
+            "timesteps",
+            "int",
+            10,
+            "refinement steps T",
+            minimum=1,
+            search=SearchRange(low=1, high=10),
+        ),
+        Setting(
+            "lstm_units",
+            "int",
+            512,
+            "units of each LSTM",
+            minimum=1,
+            search=SearchRange(values=(64, 128, 256, 512)),
+        ),
+        Setting(
+            "lstm_layers",
+            "int",
+            2,
+            "stacked LSTMs",
+            minimum=1,
+            search=SearchRange(low=1, high=3),
+        ),
         Setting(
             "addon_channels",
             "int",
@@ -147,7 +200,12 @@ RRA_SETTINGS = SettingGroup(
             minimum=1,
         ),
         Setting(
-            "local_weight", "float", 1.0, "weight λ of the local stream", minimum=0
+            "local_weight",
+            "float",
+            1.0,
+            "weight λ of the local stream",
+            minimum=0,
+            search=SearchRange(low=0.25, high=4.0, log=True),
         ),
         Setting(
             "global_loss",
@@ -171,6 +229,9 @@ RRA_SETTINGS = SettingGroup(
             "side of the centred or activation-peak patch, relative",
             above=0,
             maximum=1,
+            search=SearchRange(
+                low=0.25, high=0.75, when=("patch", ("center", "activation"))
+            ),
         ),
         Setting(
             "num_boxes",
@@ -191,10 +252,10 @@ RRA_SETTINGS = SettingGroup(
         MIN_ZOOM_EXTENT,
         MAX_ZOOM_EXTENT.with_default(0.5),
         AREA_WEIGHT,
-        NUM_PARTS,
+        _navigator(NUM_PARTS.with_search(high=2), "patch"),
         ANCHOR_SIZES,
-        RANKING_WEIGHT,
-        EXPLORATION,
+        _navigator(RANKING_WEIGHT, "patch"),
+        _navigator(EXPLORATION, "patch"),
         DROPOUT,
     ],
 )
@@ -206,7 +267,14 @@ COARSE2FINE_SETTINGS = SettingGroup(
         IMAGE_SIZE,
         INPUT_SIZE,
         WEIGHTS,
-        Setting("num_attention_maps", "int", 32, "attention maps M", minimum=1),
+        Setting(
+            "num_attention_maps",
+            "int",
+            32,
+            "attention maps M",
+            minimum=1,
+            search=SearchRange(values=(4, 8, 16, 32)),
+        ),
         Setting(
             "orthogonal_attention",
             "bool",
@@ -226,10 +294,10 @@ COARSE2FINE_SETTINGS = SettingGroup(
         MIN_ZOOM_EXTENT,
         MAX_ZOOM_EXTENT,
         AREA_WEIGHT,
-        NUM_PARTS.with_default(2),
+        _navigator(NUM_PARTS.with_default(2), "fine_input"),
         ANCHOR_SIZES.with_default([0.5]),
-        RANKING_WEIGHT,
-        EXPLORATION,
+        _navigator(RANKING_WEIGHT, "fine_input"),
+        _navigator(EXPLORATION, "fine_input"),
         DROPOUT,
     ],
 )

@@ -3,6 +3,7 @@
 import argparse
 import dataclasses
 
+from keras_rra.settings.search_range import SearchRange
 from keras_rra.utils.validation import check_choice
 from keras_rra.utils.validation import to_fractions
 from keras_rra.utils.validation import to_size
@@ -41,6 +42,9 @@ class Setting:
         optional: None is a valid value (it means what `help` says).
         resumable: a resumed run may change it (it moves no weight and no
             data).
+        search: a `SearchRange`: where a hyperparameter search looks for
+            its value (`keras_rra.tuning`); None keeps it out of the
+            default search space.
 
     Example:
 
@@ -60,16 +64,28 @@ class Setting:
     below: float | None = None
     optional: bool = False
     resumable: bool = False
+    search: SearchRange | None = None
 
     def __post_init__(self):
         check_choice("kind", self.kind, KINDS)
         if self.default is not None or not self.optional:
             # A declaration whose default fails its own check is a bug here.
             object.__setattr__(self, "default", self.check(self.default))
+        if self.search is not None and not isinstance(self.search, SearchRange):
+            raise TypeError(
+                f"`{self.name}`: search must be a SearchRange; received "
+                f"{self.search!r}."
+            )
 
     def with_default(self, default):
         """The same setting with another default (a model's own)."""
         return dataclasses.replace(self, default=default)
+
+    def with_search(self, **changes):
+        """The same setting with its search range changed (`when`, say)."""
+        return dataclasses.replace(
+            self, search=dataclasses.replace(self.search, **changes)
+        )
 
     @property
     def flag(self):

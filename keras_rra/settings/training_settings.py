@@ -1,5 +1,6 @@
 """The settings of training: optimiser, schedule, stages and runtime."""
 
+from keras_rra.settings.search_range import SearchRange
 from keras_rra.settings.setting import Setting
 from keras_rra.settings.setting_group import SettingGroup
 
@@ -20,6 +21,9 @@ TRAINING_SETTINGS = SettingGroup(
             "Coarse2Fine: epochs of stage 1 (none: half of epochs)",
             minimum=0,
             optional=True,
+            search=SearchRange(
+                values=(0.25, 0.5, 0.75), relative_to="epochs", models=("coarse2fine",)
+            ),
         ),
         Setting(
             "stage2_epochs",
@@ -40,8 +44,22 @@ TRAINING_SETTINGS = SettingGroup(
         ),
         Setting("batch_size", "int", 32, "examples per batch", minimum=1),
         Setting("optimizer", "str", "adam", "optimiser", choices=OPTIMIZERS),
-        Setting("learning_rate", "float", 1e-3, "learning rate", above=0),
-        Setting("weight_decay", "float", 0.0, "weight decay", minimum=0),
+        Setting(
+            "learning_rate",
+            "float",
+            1e-3,
+            "learning rate",
+            above=0,
+            search=SearchRange(low=1e-4, high=1e-2, log=True),
+        ),
+        Setting(
+            "weight_decay",
+            "float",
+            0.0,
+            "weight decay",
+            minimum=0,
+            search=SearchRange(values=(0.0, 1e-5, 1e-4, 5e-4)),
+        ),
         Setting("momentum", "float", 0.9, "SGD momentum", minimum=0, below=1),
         Setting("schedule", "str", "constant", "learning rate", choices=SCHEDULES),
         Setting(

@@ -175,6 +175,12 @@ class TrainConfig:
     @classmethod
     def from_file(cls, path):
         """Reads a JSON or YAML file with the same keys as the CLI flags."""
+        return cls.from_dict(cls.read_file(path), source=path)
+
+    @staticmethod
+    def read_file(path):
+        """The settings a JSON or YAML config file gives, as a dict (keys
+        as written, `-` or `_`)."""
         if not os.path.isfile(path):
             raise FileNotFoundError(f"Config file {path!r} does not exist.")
         with open(path, encoding="utf-8") as file:
@@ -186,7 +192,18 @@ class TrainConfig:
                 values = yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as error:
             raise ValueError(f"Config file {path!r} is not valid: {error}") from None
-        return cls.from_dict(values or {}, source=path)
+        if values is not None and not isinstance(values, dict):
+            raise ValueError(
+                f"{path}: expected a mapping of settings; received "
+                f"{type(values).__name__}."
+            )
+        return {
+            RENAMED.get(name, name): value
+            for name, value in (
+                (str(key).replace("-", "_"), value)
+                for key, value in (values or {}).items()
+            )
+        }
 
     def replace(self, **changes):
         """A copy with `changes`. For Coarse2Fine, a change of `epochs`
