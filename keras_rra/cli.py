@@ -1,4 +1,5 @@
-"""The `keras-rra` command: train, tune, evaluate, predict, export, benchmark.
+"""The `keras-rra` command: train, tune, evaluate, predict, explain, plot,
+export, benchmark.
 
 Heavy imports (TensorFlow) happen inside the commands so that `--help`
 answers at once.
@@ -320,6 +321,34 @@ def _build_parser():
         "images", nargs="+", metavar="IMAGE", help="image files, folders or globs"
     )
 
+    explain = commands.add_parser(
+        "explain",
+        help="draw what the model saw: Grad-CAM per step, attention, its boxes",
+        description="Writes one PNG per image to OUTPUT: the image with the "
+        "regions the model looked at, the global Grad-CAM, the Grad-CAM of "
+        "each refinement step (RRA) and the attention over the steps; prints "
+        "one JSON line per image.",
+    )
+    explain.add_argument("--model-path", required=True, help="a .keras file")
+    explain.add_argument("--output", required=True, help="folder of the figures")
+    explain.add_argument(
+        "--class-index",
+        type=int,
+        help="the class to explain (default: each image's predicted class)",
+    )
+    explain.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="image files, folders or globs"
+    )
+
+    plot = commands.add_parser(
+        "plot",
+        help="plot a run: training curves, confusion matrix, per-class accuracy",
+        description="Writes RUN/curves.png (every loss term and metric from "
+        "history.csv), RUN/confusion.png and RUN/per_class_accuracy.png (the "
+        "test split). `train` writes them at the end of every run.",
+    )
+    plot.add_argument("run", metavar="RUN", help="a run folder of `keras-rra train`")
+
     export = commands.add_parser(
         "export",
         help="export a saved model: SavedModel (TF Serving), TFLite, ONNX",
@@ -371,7 +400,45 @@ def _train(args):
     else:
         config = _config_from(args)
     results = train(config, verbose=0 if values.get("quiet") else "auto")
+    _write_plots(results["run_dir"], _progress(args))
     print(json.dumps(results, indent=2, sort_keys=True))
+    return 0
+
+
+def _write_plots(run_dir, say):
+    """A finished run's plots; a plot that fails costs a warning, not the
+    run."""
+    from keras_rra.explain import plot_run
+
+    if not os.path.isfile(os.path.join(run_dir, "model.keras")):
+        return  # Not the chief of a multi-worker run.
+    say("plotting the run")
+    try:
+        for path in plot_run(run_dir):
+            say(f"wrote {path}")
+    except (ValueError, OSError, ImportError) as error:
+        warnings.warn(f"the run's plots were not written: {error}", stacklevel=2)
+
+
+def _explain(args):
+    from keras_rra.explain import explain_files
+    from keras_rra.training.inference import load_classifier
+
+    say = _progress(args)
+    model = load_classifier(args.model_path)
+    say(f"explaining into {args.output}")
+    for result in explain_files(
+        model, args.images, args.output, class_index=args.class_index
+    ):
+        print(json.dumps(result))
+    return 0
+
+
+def _plot(args):
+    from keras_rra.explain import plot_run
+
+    for path in plot_run(args.run):
+        print(path)
     return 0
 
 
@@ -456,6 +523,13 @@ def _evaluate(args):
     localization = synthetic_localization(model, config, split=args.split)
     if localization is not None:
         report["localization"] = localization
+    # The explanation's own number where the part boxes are known.
+    from keras_rra.explain import synthetic_pointing_game
+
+    say("pointing game of the Grad-CAMs")
+    pointing = synthetic_pointing_game(model, config, split=args.split)
+    if pointing is not None:
+        report["pointing_game"] = pointing
     print(json.dumps(report, sort_keys=True))
     return 0
 
@@ -646,6 +720,8 @@ def main(argv=None):
     command = {
         "train": _train,
         "tune": _tune,
+        "explain": _explain,
+        "plot": _plot,
         "evaluate": _evaluate,
         "predict": _predict,
         "export": _export,

@@ -54,11 +54,13 @@ def test_build_makes_the_trial_model_compiled_with_its_settings(hypermodel_class
     # The fixed keywords are not searched.
     assert not set(settings) & set(hypermodel.space.names())
     assert "learning_rate" in hp.values
-    # A trial is built from the run's seed: the same hp, the same weights.
-    again = hypermodel.build(hp)
-    np.testing.assert_array_equal(
-        model.trainable_variables[0].numpy(), again.trainable_variables[0].numpy()
-    )
+    # A trial is built from the run's seed: the same settings, the same
+    # weights; its second execution from the next seed.
+    first = model.trainable_variables[0].numpy()
+    second_execution = hypermodel.build(hp)
+    assert not np.allclose(second_execution.trainable_variables[0].numpy(), first)
+    another_trial = hypermodel.build(hp.copy())
+    np.testing.assert_array_equal(another_trial.trainable_variables[0].numpy(), first)
 
 
 def test_rra_trial_takes_the_searched_settings():

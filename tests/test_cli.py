@@ -50,6 +50,10 @@ def test_train_writes_the_run_folder(quick_run, capsys):
         "metrics.json",
         "history.csv",
         "class_names.txt",
+        # The run's plots: curves, confusion matrix, per-class accuracy.
+        "curves.png",
+        "confusion.png",
+        "per_class_accuracy.png",
     ):
         assert os.path.isfile(os.path.join(quick_run, name)), name
     with open(os.path.join(quick_run, "config.json")) as file:
@@ -431,7 +435,12 @@ def test_evaluate_reports_the_localization_of_the_navigator(quick_run, capsys):
 
     path = os.path.join(quick_run, "model.keras")
     assert main(["evaluate", "--model-path", path]) == 0
-    reported = _json_lines(capsys.readouterr().out)[-1]["localization"]
+    report = _json_lines(capsys.readouterr().out)[-1]
+    reported = report["localization"]
+    # The Grad-CAMs' pointing game, with a uniform random point's chance.
+    pointing = report["pointing_game"]
+    assert set(pointing) == {"global_cam", "cam_t1", "cam_tT", "uniform_random"}
+    assert all(0 <= value <= 1 for value in pointing.values())
     # Score the navigator's best boxes directly.
     data = synthetic.generate("test", 4, 32, 6, seed=0)
     model = keras.saving.load_model(path)
@@ -697,18 +706,19 @@ def test_the_command_answers_help_without_tensorflow():
         "import sys\n"
         "from keras_rra import cli\n"
         "for argv in (['--help'], ['train', '--help'], ['tune', '--help'],\n"
+        "             ['explain', '--help'], ['plot', '--help'],\n"
         "             ['export', '--help']):\n"
         "    try:\n"
         "        cli.main(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
         "print([name in sys.modules for name in ('tensorflow', 'keras', "
-        "'keras_tuner')])\n"
+        "'keras_tuner', 'matplotlib')])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
-    assert result.stdout.strip().splitlines()[-1] == "[False, False, False]"
+    assert result.stdout.strip().splitlines()[-1] == "[False, False, False, False]"
     assert result.stderr == ""
 
 
@@ -898,3 +908,30 @@ def test_tune_help_lists_the_search_flags():
         assert flag in result.stdout
     assert "val_accuracy" in result.stdout and "hyperband" in result.stdout
     assert "--timesteps" in result.stdout
+
+
+def test_explain_and_plot_a_run(quick_run, tmp_path, capsys):
+    image = str(tmp_path / "image.png")
+    Image.fromarray(np.full((40, 30, 3), 128, "uint8")).save(image)
+    model = os.path.join(quick_run, "model.keras")
+    output = str(tmp_path / "figures")
+    assert main(["explain", "--model-path", model, image, "--output", output]) == 0
+    (result,) = _json_lines(capsys.readouterr().out)
+    assert result["image"] == image and result["figure"].startswith(output)
+    assert len(result["attention"]) == 3 and len(result["looked"]) == 1
+    with open(result["figure"], "rb") as file:
+        assert file.read(4) == b"\x89PNG"
+    argv = ["explain", "--model-path", model, image, "--output", output]
+    assert main([*argv, "--class-index", "7"]) == 1
+    assert "class_index 7 is out of range" in capsys.readouterr().err
+    os.remove(os.path.join(quick_run, "curves.png"))
+    assert main(["plot", quick_run]) == 0
+    printed = capsys.readouterr().out.split()
+    assert [os.path.basename(path) for path in printed] == [
+        "curves.png",
+        "confusion.png",
+        "per_class_accuracy.png",
+    ]
+    assert os.path.isfile(os.path.join(quick_run, "curves.png"))
+    assert main(["plot", str(tmp_path / "nothing")]) == 1
+    assert "does not exist" in capsys.readouterr().err

@@ -46,7 +46,8 @@ TUNING_SETTINGS = SettingGroup(
             "executions_per_trial",
             "int",
             1,
-            "trainings per trial, averaged (seeds differ)",
+            "trainings per trial from seeds seed, seed+1, ...; the trial "
+            "scores their mean (one seed's luck decides less)",
             minimum=1,
         ),
         Setting(

@@ -112,6 +112,7 @@ class ClassifierHyperModel(keras_tuner.HyperModel):
         self.config = config
         self.fixed = tuple(fixed)
         self.space = SearchSpace(config, search=search, tune=tune, fixed=self.fixed)
+        self._executions = {}
         if config.schedule != "constant" and steps_per_epoch is None:
             raise ValueError(
                 f"schedule={config.schedule!r} needs steps_per_epoch (the training "
@@ -131,9 +132,13 @@ class ClassifierHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         config = self.trial_config(hp)
-        # Each trial starts from the run's seed: two trials differ only by
-        # their settings.
-        set_seed(config.seed)
+        # A trial's first training starts from the run's seed, so two trials
+        # differ only by their settings; its further executions
+        # (`executions_per_trial`) from the next seeds, so that their mean
+        # is a mean over initialisations.
+        execution = self._executions.get(id(hp), -1) + 1
+        self._executions = {id(hp): execution}
+        set_seed(config.seed + execution)
         model = build_model(config, self.class_names)
         model.compile(optimizer=build_optimizer(config, model, self.steps_per_epoch))
         return model
