@@ -295,6 +295,13 @@ def _build_parser():
         "--calibration-dataset", help="int8: dataset that calibrates"
     )
     export_bench.add_argument(
+        "--formats",
+        type=_word_list,
+        help="formats to measure, e.g. tflite-int8,onnx (default: all of keras, "
+        "saved_model, tflite-float32, tflite-float16, tflite-int8, onnx; keras is "
+        "always measured, as the reference)",
+    )
+    export_bench.add_argument(
         "--test-images",
         type=int,
         default=1000,
@@ -610,6 +617,7 @@ def _benchmark(args):
             warmup=args.warmup,
             calibration_dataset=args.calibration_dataset,
             test_images=args.test_images,
+            formats=args.formats,
         )
         return _print_report(format_report(result), result)
     from keras_rra.benchmarks.data_pipeline import benchmark_data

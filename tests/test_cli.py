@@ -201,7 +201,10 @@ def test_default_run_beats_chance_clearly(tmp_path):
     the whole run's two minutes are measured for the README, not spent in
     every test run."""
     out = str(tmp_path / "default")
-    assert main(["train", "--quiet", "--epochs", "4", "--output", out]) == 0
+    # Without the test split after every epoch (learning curves only): the
+    # final test metrics are the run's.
+    argv = ["train", "--quiet", "--epochs", "4", "--validation-freq", "0"]
+    assert main([*argv, "--output", out]) == 0
     with open(os.path.join(out, "metrics.json")) as file:
         metrics = json.load(file)
     with open(os.path.join(out, "config.json")) as file:
@@ -675,14 +678,18 @@ def test_benchmark_export_without_a_run_config_skips_the_answers(
     argv = ["benchmark", "export", "--model-path", model_path, "--steps", "1"]
     # int8 needs calibration images; without a config they come from here.
     argv += ["--warmup", "1", "--calibration-dataset", "synthetic"]
-    assert main(argv) == 0
+    assert main([*argv, "--formats", "tflite-int8"]) == 0
     out = capsys.readouterr().out
     result = _json_lines(out)[-1]
+    # Keras is measured too, as the reference.
+    assert [row["format"] for row in result["rows"]] == ["keras", "tflite int8"]
     assert result["settings"]["test_images"] == 0
     assert {row["top1_accuracy"] for row in result["rows"]} == {None}
     assert "agrees" not in out
     assert main([*argv, "--test-images", "-1"]) == 1
     assert "test_images" in capsys.readouterr().err
+    assert main([*argv, "--formats", "tflite-int4"]) == 1
+    assert "Unknown export format(s) 'tflite int4'" in capsys.readouterr().err
 
 
 def test_evaluate_without_a_run_config_needs_a_dataset(tmp_path, capsys):
@@ -890,10 +897,14 @@ def test_tune_then_train_from_the_best_config_then_resume(tmp_path, capsys):
     assert main([*argv, "--num-classes", "4", "--image-size", "40"]) == 1
     error = capsys.readouterr().err
     assert "num_classes: 3 -> 4" in error and "image_size: 32 -> 40" in error
-    # --overwrite starts again.
-    assert main([*other, "--max-trials", "1", "--overwrite"]) == 0
+    # --overwrite starts again; TensorBoard logs go to a folder per trial.
+    logs = str(tmp_path / "logs")
+    assert (
+        main([*other, "--max-trials", "1", "--overwrite", "--tensorboard", logs]) == 0
+    )
     fresh = _json_lines(capsys.readouterr().out)[-1]
     assert fresh["trials"] == 1 and list(fresh["best_values"]) == ["learning_rate"]
+    assert os.listdir(logs) == ["0"]
 
 
 def test_tune_help_lists_the_search_flags():

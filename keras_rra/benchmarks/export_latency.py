@@ -49,6 +49,33 @@ def _top1(predictor, images, batch_size=50):
     )
 
 
+FORMATS = (
+    "keras",
+    "saved_model",
+    "tflite float32",
+    "tflite float16",
+    "tflite int8",
+    "onnx",
+)
+
+
+def check_formats(formats):
+    """Format names in `FORMATS` order, `-` or `_` read as a space
+    (`tflite-int8`); Keras, the reference of every agreement, is always
+    first."""
+    if formats is None:
+        return list(FORMATS)
+    wanted = {str(name).strip().replace("-", " ").replace("_", " ") for name in formats}
+    wanted = {"saved_model" if name == "saved model" else name for name in wanted}
+    unknown = sorted(wanted - set(FORMATS))
+    if unknown or not wanted:
+        raise ValueError(
+            f"Unknown export format(s) {', '.join(map(repr, unknown)) or '(none)'}; "
+            f"expected some of {', '.join(FORMATS)}."
+        )
+    return [name for name in FORMATS if name in wanted or name == "keras"]
+
+
 def benchmark_export(
     model_path,
     steps=20,
@@ -56,6 +83,7 @@ def benchmark_export(
     batch_sizes=BATCH_SIZES,
     calibration_dataset=None,
     test_images=1000,
+    formats=None,
 ):
     """Exports `model_path` to every format, times each and checks its answers.
 
@@ -67,12 +95,16 @@ def benchmark_export(
     accuracy on the run's test split and its top-1 agreement with Keras are
     measured too, on its first `test_images` images.
 
+    `formats` limits the measured formats (see `FORMATS`; Keras is always
+    measured, as the reference).
+
     Returns:
         `{"rows": [{"format", "size_mb", "median_ms_batch_<B>", ...,
         "top1_accuracy", "top1_agreement"}], "settings": {...}}`; the last
         two are None without a run config.
     """
     check_positive_int("test_images", test_images, minimum=0)
+    formats = check_formats(formats)
     config = load_run_config(model_path)
     test = None
     if config is not None and test_images:
@@ -83,26 +115,29 @@ def benchmark_export(
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         output = os.path.join(folder, "model")
-        written = export_model(model_path, output, "all")
-        sources = [
-            ("keras", model_path),
-            ("saved_model", written["saved_model"]),
-            ("tflite float32", written["tflite"]),
-        ]
-        for quantize in ("float16", "int8"):
-            # Converted from version 1's SavedModel, added beside it.
-            quantized = export_model(
-                model_path,
-                output,
-                "tflite",
-                version=1,
-                quantize=quantize,
-                calibration_dataset=(
-                    calibration_dataset if quantize == "int8" else None
-                ),
-            )
-            sources.append((f"tflite {quantize}", quantized["tflite"]))
-        sources.append(("onnx", written["onnx"]))
+        sources = [("keras", model_path)]
+        if len(formats) > 1:
+            # Every other format is converted from version 1's SavedModel.
+            written = export_model(model_path, output, "saved_model")
+            if "saved_model" in formats:
+                sources.append(("saved_model", written["saved_model"]))
+        for name in formats:
+            if name.startswith("tflite"):
+                quantize = name.split()[1].replace("float32", "none")
+                converted = export_model(
+                    model_path,
+                    output,
+                    "tflite",
+                    version=1,
+                    quantize=quantize,
+                    calibration_dataset=(
+                        calibration_dataset if quantize == "int8" else None
+                    ),
+                )
+                sources.append((name, converted["tflite"]))
+            elif name == "onnx":
+                converted = export_model(model_path, output, "onnx", version=1)
+                sources.append((name, converted["onnx"]))
         rng = np.random.default_rng(0)
         for name, path in sources:
             predictor = load_predictor(path)
