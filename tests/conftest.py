@@ -21,3 +21,11 @@ def _seed():
     # it took up to 1.6 s after every test, most of them pure Python, and
     # Python's own collector still runs as memory grows.
     keras.backend.clear_session(free_memory=False)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked `slow` first: with `--dist load` each worker takes the
+    next test when it is free, so the long ones start at once and the
+    workers finish together (longest first), instead of waiting at the end
+    for a long test that started last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -195,6 +195,7 @@ def test_python_dash_m_help():
     )
 
 
+@pytest.mark.slow
 def test_default_run_beats_chance_clearly(tmp_path):
     """`keras-rra train` with its defaults (RRA with its navigator, tiny
     backbone, synthetic), for 4 of its 15 epochs (0.596 top-1 measured):
@@ -316,6 +317,7 @@ def _metrics(run_dir):
         return json.load(file)
 
 
+@pytest.mark.slow
 def test_sigkill_and_resume_match_an_uninterrupted_run(tmp_path):
     straight = str(tmp_path / "straight")
     killed = str(tmp_path / "killed")
@@ -851,6 +853,7 @@ def test_true_part_boxes_with_the_default_number_of_boxes(tmp_path, capsys):
     assert 0 <= results["test_localization"]["part_centre_hit_rate"] <= 1
 
 
+@pytest.mark.slow
 def test_tune_then_train_from_the_best_config_then_resume(tmp_path, capsys):
     directory = str(tmp_path / "search")
     argv = [*SEARCH, "--directory", directory, "--max-trials", "2"]

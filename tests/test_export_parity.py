@@ -91,6 +91,7 @@ def _probabilities(path, images):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(MODELS))
 def test_every_format_gives_keras_answers(kind, tmp_path):
     model = _trained(kind)

@@ -372,6 +372,7 @@ def test_navigator_model_converts_to_tflite_with_builtin_ops_only():
     assert_tflite_matches(model, _images(2, size=64))
 
 
+@pytest.mark.slow
 def test_learned_boxes_move_with_the_part():
     """On a small hard preset, the navigator's best box follows the part.
 

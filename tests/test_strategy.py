@@ -112,6 +112,7 @@ def test_jit_modes():
         resolve_jit_compile("on", types.SimpleNamespace(num_replicas_in_sync=2))
 
 
+@pytest.mark.slow
 def test_two_workers_train_in_sync(tmp_path):
     """Two processes on 127.0.0.1 with MultiWorkerMirroredStrategy."""
     addresses = [f"127.0.0.1:{port}" for port in free_ports(2)]
@@ -129,6 +130,7 @@ def test_two_workers_train_in_sync(tmp_path):
     assert first["losses"][-1] < first["losses"][0]
 
 
+@pytest.mark.slow
 def test_mirrored_two_devices_equal_one_device(tmp_path):
     # One process for both models: one TensorFlow start-up. RRA with its
     # navigator (the default) covers the centred patch's streams too; the

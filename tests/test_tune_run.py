@@ -93,6 +93,7 @@ def test_a_worker_without_its_oracle_stops_in_bounded_time(tmp_path, monkeypatch
         tune_run.distributed_role()
 
 
+@pytest.mark.slow
 def test_a_chief_and_two_workers_share_one_search(tmp_path):
     (port,) = free_ports(1)
     directory = str(tmp_path / "search")
@@ -121,6 +122,7 @@ def test_a_chief_and_two_workers_share_one_search(tmp_path):
     assert os.path.isfile(chief["best_config"])
 
 
+@pytest.mark.slow
 def test_a_trial_under_a_mirrored_strategy(tmp_path):
     output = str(tmp_path / "mirrored.json")
     codes, outputs = run_processes(
