@@ -24,8 +24,7 @@ def _seed():
 
 
 def pytest_collection_modifyitems(items):
-    """Tests marked `slow` first: with `--dist load` each worker takes the
-    next test when it is free, so the long ones start at once and the
-    workers finish together (longest first), instead of waiting at the end
-    for a long test that started last."""
+    """Tests marked `slow` first. `--dist worksteal` gives each worker a
+    contiguous share and lets a free worker take half of another's pending
+    tests, so the long tests start early instead of last."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
