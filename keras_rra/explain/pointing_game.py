@@ -8,9 +8,8 @@ random point's chance (the part's mean share of the image).
 
 import numpy as np
 
-from keras_rra.data import synthetic
-from keras_rra.data.loader import parse_name
 from keras_rra.explain.model_explanations import timestep_gradcam
+from keras_rra.training.localization import synthetic_split
 
 
 def pointing_game(maps, part_boxes):
@@ -50,20 +49,11 @@ def synthetic_pointing_game(model, config, split="test", batch_size=None):
         refinement step) and `cam_tT` (the last), plus `uniform_random`;
         None when the dataset is not synthetic.
     """
-    kind, preset = parse_name(config.dataset, config.data_dir)
-    if kind != "synthetic":
-        return None
-    data = synthetic.generate(
-        split,
-        num_classes=config.num_classes,
-        image_size=config.input_size or config.image_size,
-        examples_per_class=config.examples_per_class,
-        test_examples_per_class=config.test_examples_per_class,
-        seed=config.seed,
-        preset=preset,
-    )
     if len(model.inputs) > 1:
         # Models that take given boxes would be told where the part is.
+        return None
+    data = synthetic_split(config, split)
+    if data is None:
         return None
     explanation = timestep_gradcam(
         model, data["images"], batch_size=batch_size or config.batch_size

@@ -65,6 +65,23 @@ def localization_scores(boxes, part_boxes):
     }
 
 
+def synthetic_split(config, split="test"):
+    """The arrays of a synthetic split as `config` describes it (images,
+    labels, part boxes), or None when its dataset is not `synthetic`."""
+    kind, preset = parse_name(config.dataset, config.data_dir)
+    if kind != "synthetic":
+        return None
+    return synthetic.generate(
+        split,
+        num_classes=config.num_classes,
+        image_size=config.input_size or config.image_size,
+        examples_per_class=config.examples_per_class,
+        test_examples_per_class=config.test_examples_per_class,
+        seed=config.seed,
+        preset=preset,
+    )
+
+
 def synthetic_localization(model, config, split="test", batch_size=None):
     """Localisation scores of `model` on a split of the synthetic dataset.
 
@@ -79,18 +96,11 @@ def synthetic_localization(model, config, split="test", batch_size=None):
         The scores of `localization_scores`, or None when the model chooses
         no region (the baseline) or the dataset is not `synthetic`.
     """
-    kind, preset = parse_name(config.dataset, config.data_dir)
-    if kind != "synthetic" or not any(name in model.output for name in BOX_OUTPUTS):
+    if not any(name in model.output for name in BOX_OUTPUTS):
         return None
-    data = synthetic.generate(
-        split,
-        num_classes=config.num_classes,
-        image_size=config.input_size or config.image_size,
-        examples_per_class=config.examples_per_class,
-        test_examples_per_class=config.test_examples_per_class,
-        seed=config.seed,
-        preset=preset,
-    )
+    data = synthetic_split(config, split)
+    if data is None:
+        return None
     images = data["images"].astype("float32")
     inputs = images
     if len(model.inputs) > 1:
