@@ -174,14 +174,15 @@ def _rest_predict(signature, body):
     }
 
 
-def test_the_readme_rest_request_is_answered(served):
+def test_the_export_guide_rest_request_is_answered(served):
     import base64
 
     loaded, _ = served
-    with open(os.path.join(os.path.dirname(__file__), "..", "README.md")) as file:
-        readme = file.read()
-    # The request body the README sends, with a real image in it.
-    assert '\\"instances\\": [{\\"image_bytes\\": {\\"b64\\": ' in readme
+    guide = os.path.join(os.path.dirname(__file__), "..", "docs", "guides", "export.md")
+    with open(guide, encoding="utf-8") as file:
+        guide_text = file.read()
+    # The request body the export guide sends, with a real image in it.
+    assert '\\"instances\\": [{\\"image_bytes\\": {\\"b64\\": ' in guide_text
     encoded = base64.b64encode(_encode(_pixels())).decode()
     body = (
         '{"signature_name": "serving_default", '

@@ -152,8 +152,11 @@ def test_mirrored_two_devices_equal_one_device(tmp_path):
         assert int(result["replicas"]) == 2
         # The navigator's box choice is discrete: a rounding difference
         # between one device and two can pick another box once scores
-        # nearly tie.
-        rtol, atol = (2e-2, 2e-2) if model == "navigator" else (1e-4, 2e-3)
+        # nearly tie. Otherwise two replicas sum each half batch before the
+        # all-reduce, one device the whole: float rounding that grows over
+        # the steps (measured up to 1.9e-4 on the loss under load; a
+        # replica-local batch norm differs by more than 1e-2).
+        rtol, atol = (2e-2, 2e-2) if model == "navigator" else (1e-3, 2e-3)
         np.testing.assert_allclose(
             result["mirrored_losses"], result["single_losses"], rtol=rtol, err_msg=model
         )

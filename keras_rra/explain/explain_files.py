@@ -89,9 +89,10 @@ def plot_run(run_dir, model=None, test_data=None, class_names=None):
 
     Args:
         run_dir: a run folder of `keras-rra train`.
-        model, test_data, class_names: the trained model, its test split
-            and class names, when the caller has them (else read from the
-            folder).
+        model: the trained model, when the caller has it (else read from
+            the folder).
+        test_data: its test split, when the caller has it.
+        class_names: its class names, when the caller has them.
 
     Returns:
         The paths written.

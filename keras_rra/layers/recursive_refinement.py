@@ -20,7 +20,8 @@ class RecursiveRefinement(keras.layers.Layer):
         timesteps: int. Number of refinement steps T.
         dropout: float. Dropout on the input of every LSTM while training.
         unroll: bool. Unroll the recurrence (recommended for T <= ~32).
-        kernel_initializer, recurrent_initializer: initialisers of the LSTMs.
+        kernel_initializer: initialiser of the LSTMs' input kernels.
+        recurrent_initializer: initialiser of the LSTMs' recurrent kernels.
         **kwargs: passed to `keras.layers.Layer`.
 
     Call arguments:

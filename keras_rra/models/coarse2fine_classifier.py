@@ -77,7 +77,8 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         num_attention_maps: M, the number of attention maps (>= 1).
         orthogonal_attention: orthonormal initial attention kernel (False is
             the ablation).
-        signed_sqrt, l2_normalize: options of `BilinearAttentionPooling`.
+        signed_sqrt: option of `BilinearAttentionPooling`.
+        l2_normalize: option of `BilinearAttentionPooling`.
         decoder_filters: channels of the inverse mapping's first layer.
         fine_input: `"navigator"`, `"zoom"` or `"mask"` (see above).
         min_zoom_extent: the smallest zoom box side, relative to the image.
@@ -87,8 +88,10 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             choose where to look (better localisation, and on the synthetic
             dataset lower accuracy: see the README's results).
         area_weight: weight of mean(S) in the stage-2 loss (0: none).
-        num_parts, anchor_sizes, ranking_weight, exploration: the
-            navigator's settings (see `RRAClassifier`).
+        num_parts: the navigator's boxes per image (see `RRAClassifier`).
+        anchor_sizes: the navigator's box sides (see `RRAClassifier`).
+        ranking_weight: the navigator's loss weight (see `RRAClassifier`).
+        exploration: the navigator's exploration (see `RRAClassifier`).
         dropout: dropout before the classifier.
         stage: 1 or 2, the training stage the model starts in.
         seed: seed of the navigator's exploration.

@@ -16,8 +16,9 @@ class SearchRange:
         values: the choices (numbers, strings, booleans, or lists for list
             settings such as `anchor_sizes`). Give `values` or `low` and
             `high`, not both.
-        low, high: the inclusive ends of an interval (integers for an
+        low: the inclusive lower end of an interval (an integer for an
             integer setting).
+        high: the inclusive upper end of the interval.
         log: sample the interval on a log scale (`low` must be > 0).
         step: the spacing of an integer interval (default 1), or of a float
             interval (default: continuous).

@@ -36,7 +36,8 @@ class Setting:
         default: the value when none is given.
         help: one line for `--help` and the docs.
         choices: the values a `"str"` setting may take.
-        minimum, maximum: inclusive bounds of a number.
+        minimum: inclusive lower bound of a number.
+        maximum: inclusive upper bound of a number.
         above: exclusive lower bound of a number.
         below: exclusive upper bound of a number.
         optional: None is a valid value (it means what `help` says).

@@ -40,7 +40,8 @@ class ClassifierHyperModel(keras_tuner.HyperModel):
         config: optional `TrainConfig` to start from instead of keywords
             (`fixed` then names its settings the user chose).
         fixed: with `config`, the settings not to search.
-        name, tunable: as `keras_tuner.HyperModel`.
+        name: as `keras_tuner.HyperModel`.
+        tunable: as `keras_tuner.HyperModel`.
         **settings: any setting of `keras-rra train` (`timesteps=4`,
             `backbone="mobilenetv3small"`, `epochs=10`): fixed.
 
