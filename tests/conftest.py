@@ -24,7 +24,22 @@ def _seed():
 
 
 def pytest_collection_modifyitems(items):
-    """Tests marked `slow` first. `--dist worksteal` gives each worker a
-    contiguous share and lets a free worker take half of another's pending
-    tests, so the long tests start early instead of last."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Every worker's share starts with its third of the tests marked
+    `slow`. `--dist worksteal` gives each worker a contiguous share of the
+    collected order (and lets a free worker take the end of another's):
+    sorting the slow tests first put them all in one share, where the
+    documentation and notebook runs waited for each other (measured: one
+    worker ran all 16 documents in turn, and the suite took over 25
+    minutes)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    fast = [item for item in items if not item.get_closest_marker("slow")]
+    shares = [[] for _ in range(workers)]
+    for index, item in enumerate(slow):
+        shares[index % workers].append(item)
+    # Fill the shares to equal lengths, in the order worksteal cuts them.
+    size = -(-len(items) // workers)
+    for share in shares:
+        while len(share) < size and fast:
+            share.append(fast.pop(0))
+    items[:] = [item for share in shares for item in share] + fast
