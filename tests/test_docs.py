@@ -236,8 +236,56 @@ def test_commands_not_run_still_parse():
     assert parsed >= 2
 
 
+# The README runs in every test run; the guides' runs cost minutes of CPU
+# each (about 30 minutes for all on two cores), so `pytest -m heavy` runs them.
+RUN_BY_DEFAULT = {os.path.join(ROOT, "README.md")}
+
+
+def test_every_block_compiles_and_every_command_parses():
+    """The check every run makes of every document, heavy or not: Python
+    blocks compile and import only names that exist; every `keras-rra`
+    command is accepted by the real parser."""
+    import ast
+    import importlib
+
+    parser = _parser()
+    checked = 0
+    for path in DOCUMENTS:
+        for language, code, _ in blocks(path):
+            if language == "python":
+                tree = ast.parse(code, _name(path))
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.ImportFrom) and node.module.startswith(
+                        "keras_rra"
+                    ):
+                        module = importlib.import_module(node.module)
+                        for alias in node.names:
+                            assert hasattr(module, alias.name), (
+                                _name(path),
+                                alias.name,
+                            )
+                checked += 1
+            elif language == "bash":
+                for command in commands(code):
+                    if not command.startswith(("keras-rra ", "TF_CONFIG")):
+                        continue
+                    words = shlex.split(command)
+                    while "=" in words[0]:
+                        words = words[1:]
+                    parser.parse_args([w for w in words[1:] if w != "..."])
+                    checked += 1
+    assert checked >= 25
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", DOCUMENTS, ids=_name)
+@pytest.mark.parametrize(
+    "path",
+    [
+        path if path in RUN_BY_DEFAULT else pytest.param(path, marks=pytest.mark.heavy)
+        for path in DOCUMENTS
+    ],
+    ids=_name,
+)
 def test_the_blocks_of_a_document_run(path, tmp_path, monkeypatch):
     found = [
         (language, code)

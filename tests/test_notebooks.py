@@ -71,7 +71,12 @@ def _run(name, namespace):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", EXECUTED)
+@pytest.mark.parametrize(
+    "name",
+    # The quickstart runs in every test run; the others cost minutes of CPU
+    # each, so `pytest -m heavy` runs them.
+    ["quickstart"] + [pytest.param(n, marks=pytest.mark.heavy) for n in EXECUTED[1:]],
+)
 def test_notebook_runs_in_small_mode(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__notebook__"}
