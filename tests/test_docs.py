@@ -1,6 +1,7 @@
 """The documentation cannot drift from the code: the site builds with
-warnings as errors, every flag of the command synopses exists, and every
-command and code block of the README and the guides runs.
+warnings as errors, every flag of the command synopses exists, every code
+block compiles and every command parses; the README's blocks run in every
+test run and the guides' with `pytest -m heavy`.
 
 Blocks run in order, one document at a time, in a fresh folder that holds
 a few images in `images/` and `photos/` (the user's own pictures).
