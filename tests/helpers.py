@@ -333,3 +333,24 @@ def run_processes(commands, timeout):
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def assert_imports_exist(source, where):
+    """Every `from keras_rra... import NAME` of `source` (a document's or a
+    notebook's code) names something that exists. Returns how many names
+    were checked; `where` names the source in a failure."""
+    import ast
+    import importlib
+
+    checked = 0
+    for node in ast.walk(ast.parse(source, where)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "keras_rra"
+        ):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name), (
+                    f"{where}: {node.module} has no {alias.name}"
+                )
+                checked += 1
+    return checked

@@ -1,7 +1,7 @@
 """The documentation cannot drift from the code: the site builds with
 warnings as errors, every flag of the command synopses exists, every code
-block compiles and every command parses; the README's blocks run in every
-test run and the guides' with `pytest -m heavy`.
+block compiles and every command parses, and the blocks of the README and
+of every page run, in every test run.
 
 Blocks run in order, one document at a time, in a fresh folder that holds
 a few images in `images/` and `photos/` (the user's own pictures).
@@ -26,6 +26,8 @@ import keras
 import numpy as np
 import pytest
 from PIL import Image
+
+from tests.helpers import assert_imports_exist
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DOCUMENTS = sorted(
@@ -217,91 +219,48 @@ def test_every_flag_of_every_synopsis_exists():
     assert checked > 60
 
 
-def test_commands_not_run_still_parse():
-    parser = _parser()
-    parsed = 0
-    for path in DOCUMENTS:
-        for language, code, reason in blocks(path):
-            if language != "bash" or not reason:
-                continue
-            for command in commands(code):
-                if "keras-rra " not in command:
-                    continue  # docker, curl: not ours to parse
-                words = shlex.split(command)
-                while words and "=" in words[0]:
-                    words = words[1:]  # environment assignments
-                if words and words[0] == "keras-rra":
-                    args = [w for w in words[1:] if w != "..."]
-                    parser.parse_args(args)
-                    parsed += 1
-    assert parsed >= 2
-
-
-# The README runs in every test run; the guides' runs cost minutes of CPU
-# each (about 30 minutes for all on two cores), so `pytest -m heavy` runs them.
-RUN_BY_DEFAULT = {os.path.join(ROOT, "README.md")}
-
-
 def test_every_block_compiles_and_every_command_parses():
-    """The check every run makes of every document, heavy or not: Python
-    blocks compile and import only names that exist; every `keras-rra`
-    command is accepted by the real parser."""
-    import ast
-    import importlib
-
+    """Python blocks compile and import only names that exist; every `keras-rra`
+    command, in a block that runs or not, is accepted by the real parser
+    (environment assignments such as TF_CONFIG=... and `...` left out)."""
     parser = _parser()
     checked = 0
     for path in DOCUMENTS:
         for language, code, _ in blocks(path):
             if language == "python":
-                tree = ast.parse(code, _name(path))
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.ImportFrom) and node.module.startswith(
-                        "keras_rra"
-                    ):
-                        module = importlib.import_module(node.module)
-                        for alias in node.names:
-                            assert hasattr(module, alias.name), (
-                                _name(path),
-                                alias.name,
-                            )
+                assert_imports_exist(code, _name(path))
                 checked += 1
             elif language == "bash":
                 for command in commands(code):
-                    if not command.startswith(("keras-rra ", "TF_CONFIG")):
-                        continue
+                    if "keras-rra " not in command:
+                        continue  # docker, curl, mkdocs: not ours to parse
                     words = shlex.split(command)
-                    while "=" in words[0]:
-                        words = words[1:]
+                    while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+                        words = words[1:]  # environment assignments
+                    assert words[0] == "keras-rra", command
                     parser.parse_args([w for w in words[1:] if w != "..."])
                     checked += 1
     assert checked >= 25
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "path",
-    [
-        path if path in RUN_BY_DEFAULT else pytest.param(path, marks=pytest.mark.heavy)
-        for path in DOCUMENTS
-    ],
-    ids=_name,
-)
-def test_the_blocks_of_a_document_run(path, tmp_path, monkeypatch):
-    found = [
+def _runnable(path):
+    return [
         (language, code)
         for language, code, reason in blocks(path)
         if language in RUN_LANGUAGES and not reason
     ]
-    if not found:
-        # A document of prose and tables: nothing that could drift.
-        assert not [b for b in blocks(path) if b[0] in RUN_LANGUAGES and not b[2]]
-        return
+
+
+# Every document with a block to run, end to end in every test run: measured
+# 12-107 s each on two cores, about 5 minutes of CPU for the eight.
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in DOCUMENTS if _runnable(p)], ids=_name)
+def test_the_blocks_of_a_document_run(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _write_images(tmp_path)
     _cap_steps(monkeypatch)
     namespace = {"__name__": "__docs__"}
-    for language, code in found:
+    for language, code in _runnable(path):
         if language == "python":
             small = re.sub(r"max_trials=\d+", "max_trials=1", code)
             exec(compile(small, _name(path), "exec"), namespace)
