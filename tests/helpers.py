@@ -6,7 +6,10 @@ with identical outputs, and one `fit` step that changes the weights.
 `run_model_test` checks the same for a model.
 """
 
+import fcntl
 import os
+import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -354,3 +357,49 @@ def assert_imports_exist(source, where):
                 )
                 checked += 1
     return checked
+
+
+def built_once(tmp_path_factory, name, build):
+    """A folder `build(folder)` fills once per test session, shared by every
+    xdist worker (a file lock makes the others wait for the first).
+
+    A module-scoped fixture is set up again each time a worker comes back to
+    its module (measured: the CLI's quick run trained five times in one
+    suite, 57 s). Tests must only read the folder (copy it to change it).
+    """
+    # The parent of a worker's base temp is shared by all workers of a run.
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = os.path.join(str(root), f"shared-{name}")
+    done = folder + ".done"
+    with open(folder + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(done):
+            # A worker whose build failed leaves a part: the next starts over.
+            shutil.rmtree(folder, ignore_errors=True)
+            build(folder)
+            open(done, "w").close()
+    return folder
+
+
+# RRA's sizes in the runs of the documents and notebooks: tracing the
+# `cpu` preset's T = 10 unrolled LSTM steps (128 units) was most of a tiny
+# run's time.
+SMALL_RRA = {"timesteps": 2, "lstm_units": 16, "addon_channels": 16}
+
+
+def use_small_rra(monkeypatch):
+    """Makes `SMALL_RRA` part of the `cpu` preset for one test: the
+    defaults of `keras-rra train`, `from_preset("cpu")` and the
+    hypermodels."""
+    from keras_rra.settings.presets import PRESETS
+
+    monkeypatch.setitem(PRESETS, "cpu", {**PRESETS["cpu"], **SMALL_RRA})
+
+
+def small_rra_source(code):
+    """Python code with `SMALL_RRA`'s values for those keyword arguments."""
+    for name, value in SMALL_RRA.items():
+        code = re.sub(rf"\b{name}=\d+", f"{name}={value}", code)
+    return code

@@ -14,6 +14,7 @@ from PIL import Image
 
 from keras_rra.cli import main
 from tests.helpers import TINY_BASELINE_SEARCH as SEARCH
+from tests.helpers import built_once
 
 QUICK = [
     "--epochs", "2",
@@ -36,11 +37,14 @@ def _json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
-    run_dir = str(tmp_path_factory.mktemp("runs") / "quick")
-    assert main(["train", *QUICK, "--output", run_dir]) == 0
-    return run_dir
+    """One quick run for the whole session, read by many tests."""
+
+    def train(run_dir):
+        assert main(["train", *QUICK, "--output", run_dir]) == 0
+
+    return built_once(tmp_path_factory, "quick-run", train)
 
 
 def test_train_writes_the_run_folder(quick_run, capsys):
@@ -354,11 +358,13 @@ def test_sigkill_and_resume_match_an_uninterrupted_run(tmp_path):
     assert epochs[-1] == "2"
 
 
-def test_resume_refuses_other_settings(tmp_path, capsys):
+def test_resume_refuses_other_settings(quick_run, tmp_path, capsys):
+    # A copy of the quick run (it checkpoints each epoch's end), as if
+    # killed at the end.
     run_dir = str(tmp_path / "run")
-    argv = [*QUICK, "--checkpoint-every", "1", "--output", run_dir]
-    assert main(["train", *argv]) == 0
-    os.remove(os.path.join(run_dir, "model.keras"))  # as if killed at the end
+    shutil.copytree(quick_run, run_dir)
+    os.remove(os.path.join(run_dir, "model.keras"))
+    argv = [*QUICK, "--output", run_dir]
     capsys.readouterr()
     assert main(["train", "--resume", run_dir, "--timesteps", "4", "--quiet"]) == 1
     err = capsys.readouterr().err
@@ -938,14 +944,17 @@ def test_explain_and_plot_a_run(quick_run, tmp_path, capsys):
     argv = ["explain", "--model-path", model, image, "--output", output]
     assert main([*argv, "--class-index", "7"]) == 1
     assert "class_index 7 is out of range" in capsys.readouterr().err
-    os.remove(os.path.join(quick_run, "curves.png"))
-    assert main(["plot", quick_run]) == 0
+    # A copy: other workers read the shared run meanwhile.
+    run = str(tmp_path / "run")
+    shutil.copytree(quick_run, run)
+    os.remove(os.path.join(run, "curves.png"))
+    assert main(["plot", run]) == 0
     printed = capsys.readouterr().out.split()
     assert [os.path.basename(path) for path in printed] == [
         "curves.png",
         "confusion.png",
         "per_class_accuracy.png",
     ]
-    assert os.path.isfile(os.path.join(quick_run, "curves.png"))
+    assert os.path.isfile(os.path.join(run, "curves.png"))
     assert main(["plot", str(tmp_path / "nothing")]) == 1
     assert "does not exist" in capsys.readouterr().err

@@ -8,7 +8,9 @@ a few images in `images/` and `photos/` (the user's own pictures).
 `keras-rra` commands run in process with tiny-scale flags appended (later
 flags win in argparse: one epoch, four images per class, one trial);
 Python blocks run with `fit`, `evaluate` and `predict` capped at two
-steps and `max_trials` at one. A block that cannot run here (it needs a
+steps and `max_trials` at one. RRA runs with 2 steps, 16 LSTM units and 16
+add-on channels (`tests.helpers.SMALL_RRA`, in the `cpu` preset and in the
+blocks' keyword arguments). A block that cannot run here (it needs a
 dataset on disk, Docker, several machines or the network) is preceded by
 `<!-- not run: REASON -->`; its `keras-rra` commands are still parsed by
 the real command-line parser.
@@ -28,6 +30,8 @@ import pytest
 from PIL import Image
 
 from tests.helpers import assert_imports_exist
+from tests.helpers import small_rra_source
+from tests.helpers import use_small_rra
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DOCUMENTS = sorted(
@@ -48,9 +52,6 @@ TINY_FLAGS = {
     + ["--test-examples-per-class", "2", "--max-trials", "1", "--quiet"],
 }
 STEPS = 2
-# Appended to `keras-rra train` commands of RRA: tracing T = 10 unrolled
-# LSTM steps is most of a tiny run's time.
-SMALL_RRA = ["--timesteps", "2", "--lstm-units", "16", "--addon-channels", "16"]
 
 
 def _name(path):
@@ -151,8 +152,6 @@ def _run_command(command, tmp_path):
         flags = (
             ["--epochs", "2"] if "--resume" in words else TINY_FLAGS.get(words[1], [])
         )
-        if words[1] == "train" and _model(words) == "rra" and "--resume" not in words:
-            flags = flags + SMALL_RRA  # a fifth of the graph to trace
         assert main([*words[1:], *flags]) == 0, command
     elif words[0] == "mkdocs":
         _build_site(tmp_path / "site")
@@ -162,10 +161,6 @@ def _run_command(command, tmp_path):
         raise AssertionError(
             f"{command!r}: no runner for {words[0]!r}; mark it not run"
         )
-
-
-def _model(words):
-    return words[words.index("--model") + 1] if "--model" in words else "rra"
 
 
 def _build_site(site_dir):
@@ -259,10 +254,11 @@ def test_the_blocks_of_a_document_run(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _write_images(tmp_path)
     _cap_steps(monkeypatch)
+    use_small_rra(monkeypatch)
     namespace = {"__name__": "__docs__"}
     for language, code in _runnable(path):
         if language == "python":
-            small = re.sub(r"max_trials=\d+", "max_trials=1", code)
+            small = re.sub(r"max_trials=\d+", "max_trials=1", small_rra_source(code))
             exec(compile(small, _name(path), "exec"), namespace)
         else:
             for command in commands(code):

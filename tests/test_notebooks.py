@@ -9,13 +9,15 @@ import os
 import pytest
 
 from tests.helpers import assert_imports_exist
+from tests.helpers import small_rra_source
+from tests.helpers import use_small_rra
 
 FOLDER = os.path.join(os.path.dirname(__file__), "..", "notebooks")
 EXECUTED = ("quickstart", "where_to_look", "tune", "deploy")
 NOT_EXECUTED = ("reproduce_paper",)
 # Smaller still than `SMALL = True`'s sizes: appended after each notebook's
 # `parameters` cell, the papermill convention. Coarse2Fine's two stages
-# need two epochs.
+# need two epochs. RRA runs at `tests.helpers.SMALL_RRA`'s sizes.
 TEST_SIZES = {
     "quickstart": "NUM_CLASSES = 4\nEXAMPLES_PER_CLASS = 8\n"
     "TEST_EXAMPLES_PER_CLASS = 4\nEPOCHS = 1\n",
@@ -67,6 +69,7 @@ def _run(name, namespace):
         source = "\n".join(line for line in lines if not line.startswith("%"))
         if "parameters" in cell["metadata"].get("tags", []):
             source += "\n" + TEST_SIZES[name]
+        source = small_rra_source(source)
         exec(compile(source, f"{name}.ipynb", "exec"), namespace)
 
 
@@ -76,6 +79,7 @@ def _run(name, namespace):
 @pytest.mark.parametrize("name", EXECUTED)
 def test_notebook_runs_in_small_mode(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    use_small_rra(monkeypatch)
     namespace = {"__name__": "__notebook__"}
     _run(name, namespace)
     assert namespace["SMALL"] is True
