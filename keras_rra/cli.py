@@ -406,13 +406,20 @@ def _train(args):
         config = resume_config(values["resume"], changes)
     else:
         config = _config_from(args)
-    results = train(config, verbose=0 if values.get("quiet") else "auto")
-    _write_plots(results["run_dir"], _progress(args))
+    import keras
+
+    # Hands the trained model to the plots: reading it back from
+    # model.keras took longer than drawing them.
+    trained = keras.callbacks.Callback()
+    results = train(
+        config, verbose=0 if values.get("quiet") else "auto", callbacks=[trained]
+    )
+    _write_plots(results["run_dir"], _progress(args), trained.model)
     print(json.dumps(results, indent=2, sort_keys=True))
     return 0
 
 
-def _write_plots(run_dir, say):
+def _write_plots(run_dir, say, model):
     """A finished run's plots; a plot that fails costs a warning, not the
     run."""
     from keras_rra.explain import plot_run
@@ -421,7 +428,7 @@ def _write_plots(run_dir, say):
         return  # Not the chief of a multi-worker run.
     say("plotting the run")
     try:
-        for path in plot_run(run_dir):
+        for path in plot_run(run_dir, model=model):
             say(f"wrote {path}")
     except (ValueError, OSError, ImportError) as error:
         warnings.warn(f"the run's plots were not written: {error}", stacklevel=2)

@@ -39,12 +39,19 @@ def _json_lines(text):
 
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
-    """One quick run for the whole session, read by many tests."""
+    """One quick run for the whole session, read by many tests; trained
+    with its progress lines, kept in `train.stderr` beside the run."""
 
-    def train(run_dir):
-        assert main(["train", *QUICK, "--output", run_dir]) == 0
+    def train(folder):
+        os.makedirs(folder)
+        argv = [flag for flag in QUICK if flag != "--quiet"]
+        argv += ["--output", os.path.join(folder, "run")]
+        with open(os.path.join(folder, "train.stderr"), "w") as err:
+            with open(os.devnull, "w") as out:
+                with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+                    assert main(["train", *argv]) == 0
 
-    return built_once(tmp_path_factory, "quick-run", train)
+    return os.path.join(built_once(tmp_path_factory, "quick-run", train), "run")
 
 
 def test_train_writes_the_run_folder(quick_run, capsys):
@@ -575,7 +582,14 @@ def test_export_all_formats_from_a_run(quick_run, tmp_path, capsys):
     model_path = os.path.join(quick_run, "model.keras")
     argv = ["export", "--model-path", model_path, "--output", output]
     assert main([*argv, "--quantize", "int8"]) == 0
-    written = _json_lines(capsys.readouterr().out)[-1]
+    out, err = capsys.readouterr()
+    written = _json_lines(out)[-1]
+    for stage in (
+        "writing the SavedModel",
+        "converting to TFLite",
+        "converting to ONNX",
+    ):
+        assert stage in err, stage
     assert written == {
         "saved_model": os.path.join(output, "1"),
         "tflite": os.path.join(output, "1-int8.tflite"),
@@ -814,22 +828,19 @@ def test_a_folder_of_one_class_is_named(tmp_path, capsys):
     assert "num_classes" not in error
 
 
-def test_progress_lines_for_train_evaluate_and_export(quick_run, tmp_path, capsys):
-    quick = [flag for flag in QUICK if flag != "--quiet"]
-    assert main(["train", *quick, "--epochs", "1", "--output", str(tmp_path)]) == 0
-    err = capsys.readouterr().err
+def test_progress_lines_for_train_and_evaluate(quick_run, capsys):
+    # The quick run was trained without --quiet (export: in
+    # test_export_all_formats_from_a_run).
+    with open(os.path.join(os.path.dirname(quick_run), "train.stderr")) as file:
+        err = file.read()
     assert "building the training graph" in err
-    assert "keras-rra: epoch 1/1 took" in err and "the run ends in about" in err
+    assert "keras-rra: epoch 1/2 took" in err and "the run ends in about" in err
+    assert "keras-rra train: plotting the run" in err
     model = os.path.join(quick_run, "model.keras")
     assert main(["evaluate", "--model-path", model]) == 0
     assert "keras-rra evaluate: evaluating on synthetic" in capsys.readouterr().err
     assert main(["evaluate", "--model-path", model, "--quiet"]) == 0
     assert capsys.readouterr().err == ""
-    output = str(tmp_path / "exported")
-    argv = ["export", "--model-path", model, "--output", output, "--format", "tflite"]
-    assert main(argv) == 0
-    err = capsys.readouterr().err
-    assert "writing the SavedModel" in err and "converting to TFLite" in err
 
 
 def test_early_stopping_keep_best_and_tensorboard(tmp_path, capsys):
