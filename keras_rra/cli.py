@@ -229,15 +229,32 @@ def _build_parser():
 
     train_bench = benchmarks.add_parser(
         "train",
-        help="training images/s and peak memory per model, T and XLA mode",
-        description="Times the Trainer's training step for each model, number "
-        "of refinement steps T and XLA mode, each in its own process, and "
-        "prints images/s, peak memory, time(T=max)/time(T=min) (target <= 1.15) "
-        "and the XLA speed-up.",
+        help="training images/s, FLOP/s against the matmul peak, and memory "
+        "per model, T, XLA mode and precision",
+        description="Measures the machine's dense matmul peak of each "
+        "precision's compute dtype, then times the Trainer's training step for "
+        "each model, number of refinement steps T, XLA mode and precision, each "
+        "in its own process, and prints images/s, GFLOP per image (counted from "
+        "the step's graph), GFLOP/s and their fraction of the peak, peak memory, "
+        "time(T=max)/time(T=min) (target <= 1.15), the XLA speed-up and mixed "
+        "bfloat16's speed-up over float32.",
     )
     train_bench.add_argument("--models", type=_word_list, default=["baseline", "rra"])
     train_bench.add_argument("--timesteps", type=_epoch_list, default=[1, 4, 10])
     train_bench.add_argument("--jit", type=_word_list, default=["off", "on"])
+    train_bench.add_argument(
+        "--precisions",
+        type=_word_list,
+        default=["float32"],
+        help="mixed-precision policies, separated by commas (default float32; "
+        "float32, mixed_float16, mixed_bfloat16)",
+    )
+    train_bench.add_argument(
+        "--peak-size",
+        type=int,
+        default=2048,
+        help="side of the matrices of the matmul peak (default 2048)",
+    )
     # The model's settings as `train` takes them, with the cpu preset's
     # defaults; the benchmark's own batch is smaller.
     from keras_rra.settings.presets import PRESET
@@ -637,13 +654,16 @@ def _benchmark(args):
 def _benchmark_train(args):
     from keras_rra.benchmarks.train_step import benchmark_train
     from keras_rra.benchmarks.train_step import format_report
+    from keras_rra.settings.training_settings import MIXED_PRECISION
     from keras_rra.training.config import MODELS
     from keras_rra.training.config import TrainConfig
     from keras_rra.training.strategy import JIT_MODES
+    from keras_rra.utils.validation import check_positive_int
 
     for name, values, known in (
         ("--models", args.models, MODELS),
         ("--jit", args.jit, JIT_MODES),
+        ("--precisions", args.precisions, MIXED_PRECISION),
     ):
         unknown = [value for value in values if value not in known]
         if unknown or not values:
@@ -662,10 +682,13 @@ def _benchmark_train(args):
         num_classes=args.num_classes,
         timesteps=max(args.timesteps or [0]),
     ).validate()
+    check_positive_int("peak_size", args.peak_size)
     result = benchmark_train(
         models=args.models,
         timesteps=args.timesteps,
         jit=args.jit,
+        precisions=args.precisions,
+        peak_size=args.peak_size,
         backbone=args.backbone,
         image_size=args.image_size,
         patch_size=args.patch_size,

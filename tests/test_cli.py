@@ -418,31 +418,45 @@ def test_a_diverging_run_stops_with_the_step(tmp_path, capsys):
 
 def test_benchmark_train_prints_the_table_and_ratios(capsys):
     argv = [
-        "benchmark", "train", "--models", "rra,coarse2fine", "--timesteps", "1,2",
+        "benchmark", "train", "--models", "rra", "--timesteps", "1,2",
         "--jit", "off", "--steps", "2", "--warmup", "1", "--image-size", "32",
         "--patch-size", "16", "--batch-size", "4", "--lstm-units", "8",
-        "--addon-channels", "8",
+        "--addon-channels", "8", "--peak-size", "128",
     ]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out
     result = _json_lines(out)[-1]
-    assert [(row["model"], row["timesteps"], row["jit"]) for row in result["rows"]] == [
-        ("rra", 1, "off"),
-        ("rra", 2, "off"),
-        ("coarse2fine", None, "off"),
+    rows = result["rows"]
+    assert [(row["timesteps"], row["precision"]) for row in rows] == [
+        (1, "float32"),
+        (2, "float32"),
     ]
-    for row in result["rows"]:
+    assert set(result["peak_gflops"]) == {"float32"}
+    for row in rows:
         assert row["images_per_second"] > 0 and row["peak_memory_mb"] > 50
+        assert row["gflops_per_second"] == pytest.approx(
+            row["gflop_per_image"] * row["images_per_second"]
+        )
+        assert row["fraction_of_peak"] == pytest.approx(
+            row["gflops_per_second"] / result["peak_gflops"]["float32"]
+        )
+    # Counted from the graph: one more LSTM step adds a little work.
+    assert 0 < rows[0]["gflop_per_image"] < rows[1]["gflop_per_image"]
     ratio = result["time_ratio_longest_to_shortest"]["off"]
     assert ratio == pytest.approx(
-        result["rows"][0]["images_per_second"] / result["rows"][1]["images_per_second"]
+        rows[0]["images_per_second"] / rows[1]["images_per_second"]
     )
     assert "time(T=max)/time(T=min), XLA off" in out
+    assert "matmul peak, float32" in out and "% peak" in out
 
 
 def test_benchmark_train_bad_flags(capsys):
     assert main(["benchmark", "train", "--models", "vgg"]) == 1
     assert "--models: unknown 'vgg'" in capsys.readouterr().err
+    assert main(["benchmark", "train", "--precisions", "half"]) == 1
+    assert "--precisions: unknown 'half'" in capsys.readouterr().err
+    assert main(["benchmark", "train", "--peak-size", "0"]) == 1
+    assert "peak_size=0" in capsys.readouterr().err
 
 
 def test_evaluate_reports_the_localization_of_the_navigator(quick_run, capsys):

@@ -1,14 +1,19 @@
-"""`keras-rra benchmark train`: training speed and memory per model, T and XLA.
+"""`keras-rra benchmark train`: training speed, FLOP/s against the machine's
+peak, and memory per model, T, XLA mode and precision.
 
 Each configuration runs in its own process, so that its peak memory (the
 process's maximum resident set) is its own and one XLA failure cannot stop
 the others. A configuration trains through the `Trainer` on one in-memory
 batch repeated, so the input pipeline costs nothing; `warmup` steps
-(tracing, compilation) are not timed.
+(tracing, compilation) are not timed. Its FLOPs per image are counted from
+its training step's graph (`training_flops`), and the achieved FLOP/s are
+set against a dense matrix product of its compute dtype on the same machine
+(`matmul_peak`).
 
 Looking longer should cost almost nothing: the backbones run once per
 image and patch, and only the small LSTM runs T times. The report prints
-time(T=max) / time(T=min) for RRA, and the XLA speed-up of each setting.
+time(T=max) / time(T=min) for RRA, the XLA speed-up of each setting and
+mixed bfloat16's speed-up over float32.
 """
 
 import json
@@ -26,6 +31,7 @@ def _measure(settings):
     import numpy as np
     import tensorflow as tf
 
+    from keras_rra.benchmarks.training_flops import training_flops
     from keras_rra.settings.model_settings import MODEL_SETTINGS
     from keras_rra.training.config import TrainConfig
     from keras_rra.training.run import build_model
@@ -56,6 +62,7 @@ def _measure(settings):
         optimizer=lambda _: keras.optimizers.SGD(1e-3, momentum=0.9),
         strategy="default",
         jit_compile=settings["jit"],
+        mixed_precision=settings["precision"],
     )
     size, batch = config.image_size, config.batch_size
     images = np.random.uniform(0, 255, (batch, size, size, 3)).astype("float32")
@@ -72,11 +79,16 @@ def _measure(settings):
     clock = Clock()
     trainer.fit(dataset, epochs=1, callbacks=[clock], verbose=0)
     seconds = clock.end - clock.start
+    # Before counting FLOPs, whose tracing takes memory of its own.
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    flops = training_flops(trainer.model, batch)
+    images_per_second = steps * batch / seconds
     return {
-        "images_per_second": steps * batch / seconds,
+        "images_per_second": images_per_second,
         "step_seconds": seconds / steps,
         "peak_memory_mb": peak_kib / 1024,
+        "gflop_per_image": flops / 1e9,
+        "gflops_per_second": flops * images_per_second / 1e9,
     }
 
 
@@ -105,6 +117,7 @@ def benchmark_train(
     models=("baseline", "rra"),
     timesteps=(1, 4, 10),
     jit=("off", "on"),
+    precisions=("float32",),
     backbone="tiny",
     image_size=64,
     patch_size=32,
@@ -114,80 +127,134 @@ def benchmark_train(
     num_classes=10,
     steps=10,
     warmup=3,
+    peak_size=2048,
     timeout=900,
 ):
-    """Measures every configuration; returns a dict with `rows` and ratios.
+    """Measures the matmul peak of each precision's compute dtype, then every
+    configuration; returns a dict with `peak_gflops`, `rows` and ratios.
 
-    The baseline does not depend on T and runs once per XLA mode.
+    The baseline does not depend on T and runs once per XLA mode and
+    precision.
     """
+    from keras_rra.benchmarks.matmul_peak import PEAK_DTYPES
+    from keras_rra.benchmarks.matmul_peak import matmul_peak
+
+    peaks = {
+        PEAK_DTYPES[precision]: matmul_peak(PEAK_DTYPES[precision], size=peak_size)
+        for precision in precisions
+    }
     rows = []
     for model in models:
         for steps_t in timesteps if model == "rra" else (None,):
             for mode in jit:
-                settings = {
-                    "model": model,
-                    "timesteps": steps_t or 1,
-                    "jit": mode,
-                    "backbone": backbone,
-                    "image_size": image_size,
-                    "patch_size": patch_size,
-                    "batch_size": batch_size,
-                    "lstm_units": lstm_units,
-                    "addon_channels": addon_channels,
-                    "num_classes": num_classes,
-                    "steps": steps,
-                    "warmup": warmup,
-                }
-                result = _run_child(settings, timeout)
-                rows.append(
-                    {"model": model, "timesteps": steps_t, "jit": mode, **result}
-                )
+                for precision in precisions:
+                    settings = {
+                        "model": model,
+                        "timesteps": steps_t or 1,
+                        "jit": mode,
+                        "precision": precision,
+                        "backbone": backbone,
+                        "image_size": image_size,
+                        "patch_size": patch_size,
+                        "batch_size": batch_size,
+                        "lstm_units": lstm_units,
+                        "addon_channels": addon_channels,
+                        "num_classes": num_classes,
+                        "steps": steps,
+                        "warmup": warmup,
+                    }
+                    result = _run_child(settings, timeout)
+                    if "gflops_per_second" in result:
+                        peak = peaks[PEAK_DTYPES[precision]]
+                        result["fraction_of_peak"] = result["gflops_per_second"] / peak
+                    rows.append(
+                        {
+                            "model": model,
+                            "timesteps": steps_t,
+                            "jit": mode,
+                            "precision": precision,
+                            **result,
+                        }
+                    )
     return {"settings": {"backbone": backbone, "image_size": image_size,
                          "patch_size": patch_size, "batch_size": batch_size,
-                         "steps": steps, "warmup": warmup},
+                         "steps": steps, "warmup": warmup,
+                         "peak_size": peak_size},
+            "peak_gflops": peaks,
             "rows": rows, **_ratios(rows, timesteps)}  # fmt: skip
 
 
-def _rate(rows, model, timesteps, mode):
+def _rate(rows, model, timesteps, mode, precision):
     for row in rows:
-        if (row["model"], row["timesteps"], row["jit"]) == (model, timesteps, mode):
+        key = (row["model"], row["timesteps"], row["jit"], row["precision"])
+        if key == (model, timesteps, mode, precision):
             return row.get("images_per_second")
     return None
 
 
+def _label(row):
+    return row["model"] + (f" T={row['timesteps']}" if row["timesteps"] else "")
+
+
 def _ratios(rows, timesteps):
-    ratios = {"time_ratio_longest_to_shortest": {}, "xla_speedup": {}}
+    """time(T=max)/time(T=min) per XLA mode and precision, and the speed-ups
+    of XLA (over the same precision without) and of mixed bfloat16 (over
+    float32 in the same XLA mode)."""
+    ratios = {
+        "time_ratio_longest_to_shortest": {},
+        "xla_speedup": {},
+        "bfloat16_speedup": {},
+    }
     short, long = min(timesteps), max(timesteps)
-    for mode in ("off", "on"):
-        fast, slow = _rate(rows, "rra", short, mode), _rate(rows, "rra", long, mode)
-        if fast and slow:
-            ratios["time_ratio_longest_to_shortest"][mode] = fast / slow
+    for mode in ("off", "on") if short != long else ():
+        for precision in {row["precision"] for row in rows}:
+            fast = _rate(rows, "rra", short, mode, precision)
+            slow = _rate(rows, "rra", long, mode, precision)
+            if fast and slow:
+                key = mode if precision == "float32" else f"{mode} {precision}"
+                ratios["time_ratio_longest_to_shortest"][key] = fast / slow
     for row in rows:
-        if row["jit"] != "on" or "images_per_second" not in row:
+        if "images_per_second" not in row:
             continue
-        off = _rate(rows, row["model"], row["timesteps"], "off")
-        if off:
-            key = f"{row['model']}" + (
-                f" T={row['timesteps']}" if row["timesteps"] else ""
-            )
-            ratios["xla_speedup"][key] = row["images_per_second"] / off
+        base = (row["model"], row["timesteps"])
+        if row["jit"] == "on":
+            off = _rate(rows, *base, "off", row["precision"])
+            if off:
+                key = _label(row)
+                key += "" if row["precision"] == "float32" else f" {row['precision']}"
+                ratios["xla_speedup"][key] = row["images_per_second"] / off
+        if row["precision"] == "mixed_bfloat16":
+            single = _rate(rows, *base, row["jit"], "float32")
+            if single:
+                key = f"{_label(row)} XLA {row['jit']}"
+                ratios["bfloat16_speedup"][key] = row["images_per_second"] / single
     return ratios
 
 
 def format_report(result):
     """The measured table and ratios as text."""
+    size = result["settings"]["peak_size"]
     lines = [
-        "model        T   XLA  images/s  step ms  peak MB",
+        f"dense {size} x {size} matmul peak, {dtype}: {gflops:.1f} GFLOP/s"
+        for dtype, gflops in result["peak_gflops"].items()
     ]
+    lines.append(
+        "model        T   XLA  precision        images/s  step ms  GFLOP/img"
+        "  GFLOP/s  % peak  peak MB"
+    )
     for row in result["rows"]:
         steps = "-" if row["timesteps"] is None else str(row["timesteps"])
-        label = f"{row['model']:<11} {steps:>2}  {row['jit']:>4}  "
+        label = (
+            f"{row['model']:<11} {steps:>2}  {row['jit']:>4}  {row['precision']:<15}"
+        )
         if "error" in row:
             lines.append(f"{label}failed: {row['error']}")
             continue
         lines.append(
-            f"{label}{row['images_per_second']:8.1f}  "
-            f"{row['step_seconds'] * 1000:7.1f}  {row['peak_memory_mb']:7.0f}"
+            f"{label}{row['images_per_second']:9.1f}  "
+            f"{row['step_seconds'] * 1000:7.1f}  {row['gflop_per_image']:9.4g}  "
+            f"{row['gflops_per_second']:7.1f}  {100 * row['fraction_of_peak']:6.1f}  "
+            f"{row['peak_memory_mb']:7.0f}"
         )
     for mode, ratio in result["time_ratio_longest_to_shortest"].items():
         lines.append(
@@ -195,6 +262,8 @@ def format_report(result):
         )
     for key, speedup in result["xla_speedup"].items():
         lines.append(f"XLA speed-up, {key}: {speedup:.2f}x")
+    for key, speedup in result["bfloat16_speedup"].items():
+        lines.append(f"mixed bfloat16 speed-up over float32, {key}: {speedup:.2f}x")
     return "\n".join(lines)
 
 
