@@ -242,12 +242,14 @@ def _build_parser():
     train_bench.add_argument("--models", type=_word_list, default=["baseline", "rra"])
     train_bench.add_argument("--timesteps", type=_epoch_list, default=[1, 4, 10])
     train_bench.add_argument("--jit", type=_word_list, default=["off", "on"])
+    from keras_rra.settings.training_settings import MIXED_PRECISION
+
     train_bench.add_argument(
         "--precisions",
         type=_word_list,
         default=["float32"],
         help="mixed-precision policies, separated by commas (default float32; "
-        "float32, mixed_float16, mixed_bfloat16)",
+        f"some of {', '.join(MIXED_PRECISION)})",
     )
     train_bench.add_argument(
         "--peak-size",
