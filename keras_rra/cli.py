@@ -281,10 +281,21 @@ def _build_parser():
         "learned navigator, true part box = upper bound, Coarse2Fine) on the "
         "synthetic presets with every seed, exactly as `keras-rra train` does, "
         "and prints mean ± std of top-1 and of the localisation of the chosen "
-        "boxes. The default run takes about 25 minutes on 2 CPU cores.",
+        "boxes. The hard preset's 27 default runs (with the ablations over T and "
+        "Coarse2Fine's initialisation) took 82 minutes on 2 CPU cores.",
     )
     accuracy.add_argument(
-        "--presets", type=_word_list, default=None, help="hard,easy (default: both)"
+        "--presets",
+        type=_word_list,
+        default=None,
+        help="hard,easy (default: both); cub is --full",
+    )
+    accuracy.add_argument(
+        "--full",
+        action="store_true",
+        help="the papers' setting instead: CUB-200-2011 through tfds, ImageNet "
+        "weights, the paper preset, the reference code's SGD recipe, 90 epochs "
+        "(for a machine with a GPU and network; hours)",
     )
     accuracy.add_argument(
         "--rows",
@@ -299,7 +310,98 @@ def _build_parser():
     accuracy.add_argument(
         "--epochs", type=int, default=None, help="override every preset's epochs"
     )
-    accuracy.add_argument("--output", help="a JSON file for every run's numbers")
+    accuracy.add_argument(
+        "--output",
+        help="a JSON file for every run's numbers, the machine and the command, "
+        "rewritten after each run; a benchmark interrupted goes on from it",
+    )
+
+    from keras_rra.benchmarks.speed import SPEED_MODELS
+    from keras_rra.benchmarks.speed import SPEED_SETTING_NAMES
+
+    speed = benchmarks.add_parser(
+        "speed",
+        help="every speed number in one run: peak, training per model, "
+        "precision and XLA mode, Trainer vs fit, pipeline, export",
+        description="Measures the machine's dense matmul peaks, then the "
+        "training step of each model (baseline, RRA with each patch source, "
+        "Coarse2Fine) at the small (cpu preset) and the reference (VGG-19, "
+        "224 px) setting for each XLA mode and precision, each in its own "
+        "process: images/s, GFLOP per image counted from the step's graph, "
+        "GFLOP/s, the fraction of the peak and peak memory; RRA's time(T=10)/"
+        "time(T=1); the Trainer against model.fit; the input pipeline against "
+        "the step; each export format's size and latency. The default run takes "
+        "about 30 minutes on 2 CPU cores.",
+    )
+    speed.add_argument(
+        "--settings",
+        type=_word_list,
+        default=list(SPEED_SETTING_NAMES),
+        help=f"settings to measure (default {','.join(SPEED_SETTING_NAMES)})",
+    )
+    speed.add_argument(
+        "--models",
+        type=_word_list,
+        help=f"models, replacing each setting's own: some of {', '.join(SPEED_MODELS)}",
+    )
+    speed.add_argument(
+        "--jit", type=_word_list, help="XLA modes, replacing each setting's own"
+    )
+    speed.add_argument(
+        "--precisions",
+        type=_word_list,
+        help="mixed-precision policies, replacing each setting's own",
+    )
+    speed.add_argument(
+        "--peak-size", type=int, default=2048, help="side of the matmul (2048)"
+    )
+    speed.add_argument(
+        "--export-models",
+        type=_word_list,
+        default=["baseline", "rra-navigator", "coarse2fine"],
+        help="models whose export formats are timed, or none "
+        "(default baseline,rra-navigator,coarse2fine)",
+    )
+    speed.add_argument(
+        "--data-steps",
+        type=int,
+        default=20,
+        help="timed batches of the input pipeline (0: not measured; default 20)",
+    )
+    speed.add_argument(
+        "--export-steps", type=int, default=20, help="timed calls per export format"
+    )
+    speed.add_argument("--output", help="a JSON file for every number")
+
+    everything = benchmarks.add_parser(
+        "all",
+        help="accuracy and speed benchmarks, written up as BENCHMARKS.md "
+        "with PNG plots",
+        description="Runs `benchmark accuracy` and `benchmark speed` with their "
+        "defaults into --output-dir (accuracy.json, speed.json: a part already "
+        "there is kept, an interrupted one goes on), then writes BENCHMARKS.md "
+        "and accuracy.png, timesteps.png and speed.png beside them. About two "
+        "hours on 2 CPU cores.",
+    )
+    everything.add_argument(
+        "--output-dir", required=True, help="folder of the JSON, report and plots"
+    )
+    everything.add_argument(
+        "--full",
+        action="store_true",
+        help="accuracy on CUB with the papers' setting (see benchmark accuracy)",
+    )
+    everything.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: write BENCHMARKS.md and the plots from the JSON "
+        "already in --output-dir",
+    )
+    everything.add_argument(
+        "--again",
+        action="store_true",
+        help="measure both parts again instead of going on from their JSON",
+    )
 
     export_bench = benchmarks.add_parser(
         "export",
@@ -614,6 +716,13 @@ def _predict(args):
     return 1 if failed else 0
 
 
+def _command_line(args):
+    """The command as a user would type it again, for a benchmark's record."""
+    import shlex
+
+    return shlex.join(["keras-rra", *args.argv])
+
+
 def _print_report(text, result):
     """A benchmark's table for people, then its JSON line for programs."""
     print(text)
@@ -625,7 +734,31 @@ def _benchmark(args):
     if args.benchmark == "accuracy":
         from keras_rra.benchmarks.accuracy import run
 
-        run(args.presets, args.rows, args.seeds, args.epochs, args.output)
+        if args.full and args.presets:
+            raise ValueError("--full is the cub preset; give --full or --presets.")
+        run(
+            ["cub"] if args.full else args.presets,
+            args.rows,
+            args.seeds,
+            args.epochs,
+            args.output,
+            command=_command_line(args),
+        )
+        return 0
+    if args.benchmark == "speed":
+        return _benchmark_speed(args)
+    if args.benchmark == "all":
+        from keras_rra.benchmarks.report import benchmark_all
+
+        path = benchmark_all(
+            args.output_dir,
+            again=args.again,
+            report_only=args.report_only,
+            command=_command_line(args),
+            accuracy_options={"presets": ["cub"]} if args.full else None,
+            progress=_say_benchmark,
+        )
+        print(f"keras-rra benchmark: wrote {path} and its plots")
         return 0
     if args.steps < 1 or args.warmup < 1:
         raise ValueError(
@@ -653,6 +786,61 @@ def _benchmark(args):
     return _print_report(format_report(result), result)
 
 
+def _say_benchmark(line):
+    print(f"keras-rra benchmark: {line}", flush=True)
+
+
+def _check_lists(*checks):
+    """Each `(flag, values, known)`: values given must be known, and some."""
+    for name, values, known in checks:
+        if values is None:
+            continue
+        unknown = [value for value in values if value not in known]
+        if unknown or not values:
+            raise ValueError(
+                f"{name}: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
+                f"expected some of {', '.join(known)}."
+            )
+
+
+def _benchmark_speed(args):
+    from keras_rra.benchmarks.speed import SPEED_MODELS
+    from keras_rra.benchmarks.speed import SPEED_SETTING_NAMES
+    from keras_rra.benchmarks.speed import benchmark_speed
+    from keras_rra.benchmarks.speed import format_report
+    from keras_rra.settings.training_settings import JIT_MODES
+    from keras_rra.settings.training_settings import MIXED_PRECISION
+    from keras_rra.utils.json_file import write_json
+    from keras_rra.utils.validation import check_positive_int
+
+    exports = [] if args.export_models == ["none"] else args.export_models
+    _check_lists(
+        ("--settings", args.settings, SPEED_SETTING_NAMES),
+        ("--models", args.models, SPEED_MODELS),
+        ("--jit", args.jit, JIT_MODES),
+        ("--precisions", args.precisions, MIXED_PRECISION),
+        ("--export-models", exports or None, SPEED_MODELS),
+    )
+    check_positive_int("peak_size", args.peak_size)
+    check_positive_int("data_steps", args.data_steps, minimum=0)
+    check_positive_int("export_steps", args.export_steps)
+    result = benchmark_speed(
+        settings=args.settings,
+        models=args.models,
+        jit=args.jit,
+        precisions=args.precisions,
+        peak_size=args.peak_size,
+        export_models=exports,
+        data_steps=args.data_steps,
+        export_steps=args.export_steps,
+        progress=_say_benchmark,
+    )
+    result["command"] = _command_line(args)
+    if args.output:
+        write_json(args.output, result)
+    return _print_report(format_report(result), result)
+
+
 def _benchmark_train(args):
     from keras_rra.benchmarks.train_step import benchmark_train
     from keras_rra.benchmarks.train_step import format_report
@@ -662,17 +850,11 @@ def _benchmark_train(args):
     from keras_rra.training.strategy import JIT_MODES
     from keras_rra.utils.validation import check_positive_int
 
-    for name, values, known in (
+    _check_lists(
         ("--models", args.models, MODELS),
         ("--jit", args.jit, JIT_MODES),
         ("--precisions", args.precisions, MIXED_PRECISION),
-    ):
-        unknown = [value for value in values if value not in known]
-        if unknown or not values:
-            raise ValueError(
-                f"{name}: unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
-                f"expected some of {', '.join(known)}."
-            )
+    )
     # The same checks as a training run's, before any process starts.
     TrainConfig(
         backbone=args.backbone,
@@ -756,6 +938,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 def main(argv=None):
     """Entry point of the `keras-rra` command; returns the exit code."""
     args = _build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     warnings.showwarning = _show_warning
     command = {
         "train": _train,

@@ -403,3 +403,84 @@ def small_rra_source(code):
     for name, value in SMALL_RRA.items():
         code = re.sub(rf"\b{name}=\d+", f"{name}={value}", code)
     return code
+
+
+# Benchmark results as the benchmarks write them, for their report.
+BENCHMARK_MACHINE = {"date": "2026-12-03", "cpu": "Test CPU", "cores": 2,
+                     "memory_gib": 24.0, "python": "3.11.2"}  # fmt: skip
+BENCHMARK_TOP1 = {"baseline": 0.1, "navigator": 0.95, "true_box": 1.0, "center": 0.2,
+        "navigator_t1": 0.8, "navigator_t4": 0.9, "coarse2fine": 0.97,
+        "coarse2fine_default_init": 0.9}  # fmt: skip
+
+
+def fake_accuracy_runs(presets=("hard",), seeds=(0, 1, 2), top1=None):
+    """Accuracy-benchmark runs of every default row, as `accuracy.run_one`
+    returns them."""
+    from keras_rra.benchmarks import accuracy
+
+    runs = []
+    for preset in presets:
+        for row in accuracy.DEFAULT_ROWS[preset]:
+            for seed in seeds:
+                value = (top1 or BENCHMARK_TOP1).get(row, 0.5) + 0.01 * seed
+                runs.append(dict(preset=preset, row=row, seed=seed, top1=value,
+                                 train_seconds=10.0, epochs_override=None))  # fmt: skip
+    return runs
+
+
+def _fake_speed_row(model, timesteps, precision, rate, runner="trainer"):
+    return dict(
+        setting="small", model=model, timesteps=timesteps, jit="off",
+        precision=precision, runner=runner, images_per_second=rate,
+        step_seconds=16 / rate, peak_memory_mb=800.0, gflop_per_image=0.4,
+        gflops_per_second=0.4 * rate, fraction_of_peak=0.4 * rate / 190,
+    )  # fmt: skip
+
+
+def fake_speed_result():
+    """A speed-benchmark result with a failed row, as `benchmark_speed`
+    returns it."""
+    from keras_rra.benchmarks import speed
+
+    rows = [
+        _fake_speed_row("baseline", None, "float32", 600.0),
+        _fake_speed_row("baseline", None, "mixed_bfloat16", 60.0),
+        _fake_speed_row("rra-navigator", 10, "float32", 180.0),
+        _fake_speed_row("rra-navigator", 1, "float32", 200.0),
+        _fake_speed_row("rra-navigator", 10, "float32", 190.0, runner="fit"),
+        dict(setting="small", model="coarse2fine", timesteps=None, jit="off",
+             precision="float32", runner="trainer", error="timed out after 900 s"),
+    ]  # fmt: skip
+    from keras_rra.benchmarks.train_step import step_ratios
+
+    model = dict(speed.speed_settings()["small"]["model"])
+    return {
+        "machine": BENCHMARK_MACHINE,
+        "command": "keras-rra benchmark speed",
+        "minutes": 12.5,
+        "settings": {"small": {"model": model, "peak_size": 2048, "steps": 10}},
+        "peak_gflops": {"float32": 190.0, "bfloat16": 118.0},
+        "rows": rows,
+        "ratios": {"small": step_ratios(rows[:4], [1, 10], "rra-navigator")},
+        "trainer_over_fit": speed.trainer_over_fit(rows),
+        "data": {
+            "dataset": "synthetic",
+            "model": "rra",
+            "ratio": 9.5,
+            "pipeline_images_per_second": 1700.0,
+            "train_images_per_second": 180.0,
+        },  # fmt: skip
+        "export": {
+            "baseline": {
+                "settings": {"batch_sizes": [1, 8], "test_images": 0},
+                "rows": [
+                    {
+                        "format": "onnx",
+                        "size_mb": 0.93,
+                        "median_ms_batch_1": 0.26,
+                        "median_ms_batch_8": 0.9,
+                    }
+                ],
+            }  # fmt: skip
+        },
+    }

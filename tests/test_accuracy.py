@@ -59,3 +59,142 @@ def test_a_row_trains_as_keras_rra_train_does(tmp_path, monkeypatch):
     assert measured["row"] == "navigator" and 0.0 <= measured["top1"] <= 1.0
     assert measured["mean_box_area"] == pytest.approx(0.0625)
     assert (tmp_path / "hard-navigator-0" / "model.keras").is_file()
+
+
+def test_the_ablations_line_up_against_t_and_the_attention_init():
+    runs = [
+        _run("navigator_t1", 0, 0.80),
+        _run("navigator_t4", 0, 0.90),
+        _run("navigator", 0, 0.95),
+        _run("coarse2fine", 0, 1.00),
+        _run("coarse2fine_default_init", 0, 0.75),
+    ]
+    table = accuracy.format_table(runs)
+    assert "hard: navigator top-1 against T: T=1 0.800, T=4 0.900, T=10 0.950" in (
+        table
+    )
+    assert "hard: Coarse2Fine orthogonal - he-normal attention init = +0.250" in table
+    assert "| hard | RRA, learned navigator, T = 4 | 0.900 ± 0.000 |" in table
+
+
+def test_the_ablation_rows_vary_only_their_setting():
+    from keras_rra.settings.run_settings import run_settings
+
+    # The row for T = 10 is the default navigator row: 10 must be the default.
+    assert run_settings()["timesteps"][0].default == 10
+    for steps, row in accuracy.TIMESTEP_ROWS.items():
+        settings = dict(accuracy.ROWS[row][1])
+        assert settings.pop("timesteps", 10) == steps
+        assert settings == accuracy.ROWS["navigator"][1]
+    assert run_settings()["orthogonal_attention"][0].default is True
+    default_init = dict(accuracy.ROWS["coarse2fine_default_init"][1])
+    assert default_init.pop("orthogonal_attention") is False
+    assert default_init == accuracy.ROWS["coarse2fine"][1]
+    for row in [
+        *accuracy.TIMESTEP_ROWS.values(),
+        *accuracy.ATTENTION_INIT_ROWS.values(),
+    ]:
+        assert row in accuracy.DEFAULT_ROWS["hard"]
+
+
+def test_an_interrupted_benchmark_goes_on_where_it_stopped(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_run_one(preset, row, seed, folder, epochs=None):
+        trained.append((row, seed))
+        if len(trained) == 3:
+            raise KeyboardInterrupt
+        return _run(row, seed, 0.5 + seed / 10)
+
+    monkeypatch.setattr(accuracy, "run_one", fake_run_one)
+    output = tmp_path / "accuracy.json"
+    rows = ["baseline", "navigator"]
+    with pytest.raises(KeyboardInterrupt):
+        accuracy.run(["hard"], rows, seeds=[0, 1], output=str(output), command="c")
+    assert [(run["row"], run["seed"]) for run in _read(output)["runs"]] == [
+        ("baseline", 0),
+        ("baseline", 1),
+    ]
+    trained.clear()
+    runs = accuracy.run(["hard"], rows, seeds=[0, 1], output=str(output), command="c")
+    # Only the runs the first call did not finish are trained.
+    assert trained == [("navigator", 0), ("navigator", 1)]
+    assert len(runs) == 4
+    written = _read(output)
+    assert written["command"] == "c" and written["machine"]["cores"] >= 1
+    assert (
+        "| hard | RRA, learned navigator, 1 part (default) | 0.550 ± 0.071"
+        in (written["table"])
+    )
+    # Another epochs override is another benchmark: nothing is reused.
+    trained.clear()
+    accuracy.run(["hard"], ["baseline"], [0], epochs=1, output=str(output))
+    assert trained == [("baseline", 0)]
+
+
+def test_an_output_that_is_not_the_benchmarks_json_is_named(tmp_path):
+    output = tmp_path / "notes.json"
+    output.write_text("[1, 2")
+    with pytest.raises(ValueError, match="notes.json is not the JSON of an accuracy"):
+        accuracy.run(["hard"], ["baseline"], [0], output=str(output))
+    output.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="notes.json holds no accuracy runs"):
+        accuracy.run(["hard"], ["baseline"], [0], output=str(output))
+
+
+def _read(path):
+    import json
+
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+@pytest.mark.parametrize("preset", list(accuracy.PRESETS))
+def test_every_default_row_of_every_preset_is_a_valid_run(preset, tmp_path):
+    for row in accuracy.DEFAULT_ROWS[preset]:
+        config = accuracy.row_config(preset, row, 1, str(tmp_path))
+        config.validate()
+        assert (
+            config.seed == 1 and config.dataset == accuracy.PRESETS[preset]["dataset"]
+        )
+        # Given boxes only where the row looks at them.
+        assert (config.boxes is not None) == (
+            preset == "cub" and ROWS_WITH_BOXES.get(row, False)
+        )
+
+
+ROWS_WITH_BOXES = {"true_box": True}
+
+
+def test_the_full_preset_is_the_papers_setting(tmp_path):
+    config = accuracy.row_config("cub", "navigator", 0, str(tmp_path))
+    assert (config.preset, config.weights, config.optimizer) == (
+        "paper",
+        "imagenet",
+        "sgd",
+    )
+    # Not measured without asking: it downloads CUB and ImageNet weights.
+    assert "cub" not in accuracy.DEFAULT_PRESETS
+
+
+def test_the_full_preset_trains_on_mock_cub(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    monkeypatch.setitem(
+        accuracy.PRESETS,
+        "cub",
+        dict(
+            accuracy.PRESETS["cub"],
+            preset="cpu",
+            weights=None,
+            image_size=32,
+            patch_size=16,
+            batch_size=4,
+            timesteps=2,
+            lstm_units=8,
+            addon_channels=8,
+        ),
+    )
+    with tfds.testing.mock_data(num_examples=8):
+        measured = accuracy.run_one("cub", "true_box", 0, str(tmp_path), epochs=1)
+    assert measured["preset"] == "cub" and 0.0 <= measured["top1"] <= 1.0

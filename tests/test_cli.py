@@ -450,6 +450,88 @@ def test_benchmark_train_prints_the_table_and_ratios(capsys):
     assert "matmul peak, float32" in out and "% peak" in out
 
 
+def test_benchmark_speed_passes_its_flags_and_records_the_command(
+    tmp_path, monkeypatch, capsys
+):
+    from keras_rra.benchmarks import speed
+    from tests.helpers import fake_speed_result
+
+    given = {}
+
+    def fake_speed(**options):
+        given.update(options)
+        options["progress"]("measuring the matmul peaks (64 x 64)")
+        return fake_speed_result()
+
+    monkeypatch.setattr(speed, "benchmark_speed", fake_speed)
+    output = tmp_path / "speed.json"
+    argv = [
+        "benchmark", "speed", "--settings", "small", "--models", "baseline",
+        "--jit", "off", "--precisions", "float32", "--peak-size", "64",
+        "--export-models", "none", "--data-steps", "0", "--output", str(output),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert given["settings"] == ["small"] and given["models"] == ["baseline"]
+    assert given["export_models"] == [] and given["data_steps"] == 0
+    assert given["peak_size"] == 64 and given["precisions"] == ["float32"]
+    assert "keras-rra benchmark: measuring the matmul peaks" in out
+    assert "Trainer / model.fit images/s, small rra-navigator" in out
+    written = json.loads(output.read_text())
+    assert written["command"].startswith("keras-rra benchmark speed --settings small")
+    assert _json_lines(out)[-1]["command"] == written["command"]
+
+
+def test_benchmark_accuracy_full_is_the_cub_preset(monkeypatch, capsys):
+    from keras_rra.benchmarks import accuracy
+
+    given = []
+    monkeypatch.setattr(
+        accuracy, "run", lambda presets, *args, **kwargs: given.append(presets)
+    )
+    assert main(["benchmark", "accuracy", "--full"]) == 0
+    assert given == [["cub"]]
+    assert main(["benchmark", "accuracy", "--full", "--presets", "hard"]) == 1
+    assert "give --full or --presets" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--settings", "huge"], "--settings: unknown 'huge'; expected some of small"),
+        (["--models", "rra"], "--models: unknown 'rra'; expected some of baseline"),
+        (["--export-models", "vgg"], "--export-models: unknown 'vgg'"),
+        (["--jit", "maybe"], "--jit: unknown 'maybe'"),
+        (["--data-steps", "-1"], "data_steps=-1"),
+    ],
+)
+def test_benchmark_speed_bad_flags(flags, message, capsys):
+    assert main(["benchmark", "speed", *flags]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_benchmark_all_writes_the_report_from_measured_parts(tmp_path, capsys):
+    from tests.helpers import fake_accuracy_runs
+    from tests.helpers import fake_speed_result
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    runs = fake_accuracy_runs(("hard", "easy"))
+    (folder / "accuracy.json").write_text(json.dumps({"runs": runs, "minutes": 40}))
+    (folder / "speed.json").write_text(json.dumps(fake_speed_result()))
+    assert main(["benchmark", "all", "--output-dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {folder / 'BENCHMARKS.md'}" in out
+    text = (folder / "BENCHMARKS.md").read_text()
+    assert "Command: `keras-rra benchmark all --output-dir" in text
+    assert "On the easy preset, RRA with its learned navigator" in text
+    assert {path.name for path in folder.iterdir()} >= {
+        "accuracy.png", "timesteps.png", "speed.png", "BENCHMARKS.md"
+    }  # fmt: skip
+    assert main(["benchmark", "all", "--output-dir", str(folder / "speed.json")]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
 def test_benchmark_train_bad_flags(capsys):
     assert main(["benchmark", "train", "--models", "vgg"]) == 1
     assert "--models: unknown 'vgg'" in capsys.readouterr().err

@@ -37,3 +37,15 @@ def test_identical_states_pool_to_that_state():
 def test_wrong_input_rank():
     with pytest.raises(ValueError, match=r"\(batch, timesteps, units\).*\(2, 3\)"):
         TemporalAttentionPooling()(np.ones((2, 3), "float32"))
+
+
+def test_a_single_step_has_weight_one_and_no_warning():
+    import warnings
+
+    states = np.random.normal(size=(2, 1, 6)).astype("float32")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pooled, weights = TemporalAttentionPooling()(states)
+    assert not [w for w in caught if "softmax" in str(w.message)]
+    np.testing.assert_allclose(weights, 1.0)
+    np.testing.assert_allclose(pooled, states[:, 0], atol=1e-6)

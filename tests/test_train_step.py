@@ -3,8 +3,8 @@ report them (the children themselves run in tests/test_cli.py)."""
 
 import pytest
 
-from keras_rra.benchmarks.train_step import _ratios
 from keras_rra.benchmarks.train_step import format_report
+from keras_rra.benchmarks.train_step import step_ratios
 
 
 def _row(model, timesteps, jit, precision, images_per_second):
@@ -34,7 +34,7 @@ ROWS = [
 
 
 def test_ratios_per_precision_and_mode():
-    ratios = _ratios(ROWS, [1, 10])
+    ratios = step_ratios(ROWS, [1, 10])
     assert ratios["time_ratio_longest_to_shortest"] == {
         "off": pytest.approx(40 / 32),
         "off mixed_bfloat16": pytest.approx(80 / 60),
@@ -45,15 +45,15 @@ def test_ratios_per_precision_and_mode():
     }
     assert ratios["xla_speedup"] == {"rra T=10": pytest.approx(0.5)}
     # One T: no ratio of T's to print.
-    assert _ratios(ROWS, [10])["time_ratio_longest_to_shortest"] == {}
+    assert step_ratios(ROWS, [10])["time_ratio_longest_to_shortest"] == {}
 
 
-def test_the_table_shows_peaks_rows_failures_and_ratios():
+def test_the_table_shows_peaks_rows_failures_andstep_ratios():
     result = {
         "settings": {"peak_size": 2048},
         "peak_gflops": {"float32": 100.0, "bfloat16": 210.0},
         "rows": ROWS,
-        **_ratios(ROWS, [1, 10]),
+        **step_ratios(ROWS, [1, 10]),
     }
     text = format_report(result)
     assert "dense 2048 x 2048 matmul peak, bfloat16: 210.0 GFLOP/s" in text

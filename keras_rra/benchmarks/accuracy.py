@@ -17,6 +17,10 @@ batch and optimiser:
 - `true_box_separate`, `navigator_separate`: the paper's separate losses
   (the latter with 2 parts);
 - `coarse2fine`: Coarse2Fine with its navigator;
+- `navigator_t1`, `navigator_t4`: the navigator row with T = 1 and 4
+  refinement steps (the default is 10): does looking longer help?
+- `coarse2fine_default_init`: Coarse2Fine with a he-normal attention kernel
+  instead of the paper's orthogonal one;
 - `saliency`, `coarse2fine_zoom`, `activation`: the other where-to-look
   sources, for reference (not in the default rows).
 """
@@ -47,7 +51,32 @@ PRESETS = {
         "test_examples_per_class": 75,
         "epochs": 15,
     },
+    # `--full`: the papers' setting on CUB-200-2011 through tfds, with
+    # ImageNet weights (a download) and the RRA reference code's recipe. Hours on
+    # a GPU; never run in CI. CUB has object boxes, not part boxes, so its
+    # upper-bound row looks at the bird's box.
+    "cub": {
+        "dataset": "caltech_birds2011",
+        "preset": "paper",
+        "weights": "imagenet",
+        "augmentation": "paper",
+        "boxes": "object",
+        "optimizer": "sgd",
+        "learning_rate": 0.001,
+        "momentum": 0.9,
+        "weight_decay": 0.0005,
+        "schedule": "step",
+        "decay_epochs": [30, 60],
+        "decay_factor": 0.1,
+        "batch_size": 32,
+        # The reference code's recipe has no epoch count: 30 epochs after
+        # the last decay is ours.
+        "epochs": 90,
+    },
 }
+# The presets a run without `presets` measures: the two synthetic ones,
+# which need no download and fit in an hour on 2 CPU cores.
+DEFAULT_PRESETS = ("hard", "easy")
 
 # name -> (description, settings).
 ROWS = {
@@ -86,6 +115,18 @@ ROWS = {
         "Coarse2Fine, navigator (default)",
         {"model": "coarse2fine"},
     ),
+    "navigator_t1": (
+        "RRA, learned navigator, T = 1",
+        {"model": "rra", "patch": "navigator", "timesteps": 1},
+    ),
+    "navigator_t4": (
+        "RRA, learned navigator, T = 4",
+        {"model": "rra", "patch": "navigator", "timesteps": 4},
+    ),
+    "coarse2fine_default_init": (
+        "Coarse2Fine, navigator, he-normal attention init",
+        {"model": "coarse2fine", "orthogonal_attention": False},
+    ),
     "saliency": (
         "RRA, saliency zoom",
         {"model": "rra", "patch": "saliency"},
@@ -100,6 +141,13 @@ ROWS = {
     ),
 }
 
+# The ablations: the row of each value of the setting they vary.
+TIMESTEP_ROWS = {1: "navigator_t1", 4: "navigator_t4", 10: "navigator"}
+ATTENTION_INIT_ROWS = {
+    "orthogonal": "coarse2fine",
+    "he-normal": "coarse2fine_default_init",
+}
+
 DEFAULT_ROWS = {
     "hard": [
         "baseline",
@@ -108,22 +156,28 @@ DEFAULT_ROWS = {
         "true_box",
         "true_box_separate",
         "coarse2fine",
+        "navigator_t1",
+        "navigator_t4",
+        "coarse2fine_default_init",
     ],
     "easy": ["baseline", "navigator"],
+    "cub": ["baseline", "center", "navigator", "true_box", "coarse2fine"],
 }
 
 
-def run_one(preset, row, seed, output_root, epochs=None):
-    """Trains one row with one seed and returns its measured numbers."""
-    import keras
-
+def row_config(preset, row, seed, output_root, epochs=None):
+    """The `TrainConfig` of one row of `preset` with one seed."""
     from keras_rra.training.config import TrainConfig
-    from keras_rra.training.run import train
 
-    settings = dict(PRESETS[preset], **ROWS[row][1])
+    settings = dict(PRESETS[preset])
+    # A preset's box source is only for the rows that look at given boxes.
+    box_source = settings.pop("boxes", None)
+    settings.update(ROWS[row][1])
+    if box_source and settings.get("patch") == "boxes":
+        settings["boxes"] = box_source
     if epochs is not None:
         settings["epochs"] = epochs
-    config = TrainConfig.from_dict(
+    return TrainConfig.from_dict(
         dict(
             settings,
             seed=seed,
@@ -132,6 +186,15 @@ def run_one(preset, row, seed, output_root, epochs=None):
         ),
         source=f"benchmark row {row!r}",
     )
+
+
+def run_one(preset, row, seed, output_root, epochs=None):
+    """Trains one row with one seed and returns its measured numbers."""
+    import keras
+
+    from keras_rra.training.run import train
+
+    config = row_config(preset, row, seed, output_root, epochs)
     keras.backend.clear_session()
     results = train(config, verbose=0)
     measured = {
@@ -205,46 +268,114 @@ def format_table(runs):
                 f"{preset}: navigator - baseline = {learned - lower:+.3f} "
                 f"(target {'>= +0.30' if preset == 'hard' else '>= 0'})"
             )
+        by_steps = {
+            steps: mean(row)
+            for steps, row in TIMESTEP_ROWS.items()
+            if mean(row) is not None
+        }
+        if len(by_steps) > 1:
+            lines.append(
+                f"{preset}: navigator top-1 against T: "
+                + ", ".join(f"T={steps} {top1:.3f}" for steps, top1 in by_steps.items())
+            )
+        orthogonal, default = (mean(row) for row in ATTENTION_INIT_ROWS.values())
+        if orthogonal is not None and default is not None:
+            lines.append(
+                f"{preset}: Coarse2Fine orthogonal - he-normal attention init = "
+                f"{orthogonal - default:+.3f}"
+            )
     return "\n".join(lines)
 
 
-def run(presets=None, rows=None, seeds=(0, 1, 2), epochs=None, output=None):
+def _load_runs(output, epochs):
+    """The runs an earlier, interrupted call already wrote to `output`."""
+    if not output or not os.path.exists(output):
+        return [], 0.0
+    with open(output, encoding="utf-8") as file:
+        try:
+            earlier = json.load(file)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"{output} is not the JSON of an accuracy benchmark ({error}); "
+                "move it away or choose another --output."
+            ) from None
+    if not isinstance(earlier, dict) or "runs" not in earlier:
+        raise ValueError(
+            f"{output} holds no accuracy runs; move it away or choose another --output."
+        )
+    runs = [run for run in earlier["runs"] if run.get("epochs_override") == epochs]
+    return runs, earlier.get("minutes", 0.0)
+
+
+def run(
+    presets=None, rows=None, seeds=(0, 1, 2), epochs=None, output=None, command=None
+):
     """Runs the benchmark, prints one line per run and the table.
 
+    With `output`, the file is rewritten after every run, and a run it
+    already holds (same preset, row, seed and epochs) is not trained again:
+    an interrupted benchmark goes on where it stopped.
+
     Args:
-        presets: preset names (default: hard and easy).
+        presets: preset names (default: `DEFAULT_PRESETS`, hard and easy;
+            `cub` is the papers' setting, for a machine with a GPU and
+            network).
         rows: row names (default: each preset's default rows).
         seeds: the seeds of every row.
         epochs: overrides every preset's epochs (a quicker, rougher run).
-        output: a JSON file for every run's numbers and the table.
+        output: a JSON file for every run's numbers, the table, the machine
+            and the command.
+        command: the command line to record in `output`.
 
     Returns:
         The list of runs.
     """
-    presets = list(presets or PRESETS)
+    from keras_rra.benchmarks.machine import describe_machine
+    from keras_rra.utils.json_file import write_json
+
+    presets = list(presets or DEFAULT_PRESETS)
     for name in presets:
         if name not in PRESETS:
             raise ValueError(f"Unknown preset {name!r}; known: {', '.join(PRESETS)}.")
     for name in rows or []:
         if name not in ROWS:
             raise ValueError(f"Unknown row {name!r}; known: {', '.join(ROWS)}.")
+    done, earlier_minutes = _load_runs(output, epochs)
     runs = []
     start = time.perf_counter()
+
+    def report():
+        minutes = earlier_minutes + (time.perf_counter() - start) / 60
+        if output:
+            write_json(
+                output,
+                {
+                    "runs": runs,
+                    "table": format_table(runs),
+                    "minutes": minutes,
+                    "machine": describe_machine(),
+                    "command": command,
+                },
+            )
+        return minutes
+
     with tempfile.TemporaryDirectory() as folder:
         for preset in presets:
             for row in rows or DEFAULT_ROWS[preset]:
                 for seed in seeds:
-                    measured = run_one(preset, row, seed, folder, epochs)
+                    key = (preset, row, seed)
+                    measured = next(
+                        (m for m in done if (m["preset"], m["row"], m["seed"]) == key),
+                        None,
+                    )
+                    if measured is None:
+                        measured = run_one(preset, row, seed, folder, epochs)
+                        measured["epochs_override"] = epochs
+                        print(json.dumps(measured), flush=True)
                     runs.append(measured)
-                    print(json.dumps(measured), flush=True)
-    table = format_table(runs)
-    minutes = (time.perf_counter() - start) / 60
-    print(f"\n{table}\n\nwhole benchmark: {minutes:.1f} min", flush=True)
-    if output:
-        with open(output, "w", encoding="utf-8") as file:
-            json.dump(
-                {"runs": runs, "table": table, "minutes": minutes}, file, indent=2
-            )
+                    report()
+    minutes = report()
+    print(f"\n{format_table(runs)}\n\nwhole benchmark: {minutes:.1f} min", flush=True)
     return runs
 
 

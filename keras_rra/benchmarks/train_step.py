@@ -23,6 +23,37 @@ import sys
 import time
 
 
+def train_config(settings):
+    """The `TrainConfig` of one configuration's settings.
+
+    Any model setting beyond the shared sizes (the patch source,
+    Coarse2Fine's maps) comes in `settings["model_settings"]`; a setting the
+    model does not take is left out.
+    """
+    from keras_rra.settings.model_settings import MODEL_SETTINGS
+    from keras_rra.training.config import TrainConfig
+
+    takes = MODEL_SETTINGS[settings["model"]]
+    given = {
+        name: settings[name]
+        for name in (
+            "backbone",
+            "image_size",
+            "patch_size",
+            "timesteps",
+            "lstm_units",
+            "addon_channels",
+        )
+        if name in settings
+    }
+    given.update(settings.get("model_settings", {}))
+    return TrainConfig(
+        model=settings["model"],
+        batch_size=settings["batch_size"],
+        **{name: value for name, value in given.items() if name in takes},
+    )
+
+
 def _measure(settings):
     """Runs in the child process: one configuration, as a dict of numbers."""
     import resource
@@ -32,38 +63,17 @@ def _measure(settings):
     import tensorflow as tf
 
     from keras_rra.benchmarks.training_flops import training_flops
-    from keras_rra.settings.model_settings import MODEL_SETTINGS
-    from keras_rra.training.config import TrainConfig
     from keras_rra.training.run import build_model
     from keras_rra.training.seed import set_seed
     from keras_rra.training.trainer import Trainer
 
-    takes = MODEL_SETTINGS[settings["model"]]
-    config = TrainConfig(
-        model=settings["model"],
-        batch_size=settings["batch_size"],
-        **{
-            name: settings[name]
-            for name in (
-                "backbone",
-                "image_size",
-                "patch_size",
-                "timesteps",
-                "lstm_units",
-                "addon_channels",
-            )
-            if name in takes
-        },
-    )
+    config = train_config(settings)
     set_seed(0)
     names = [str(index) for index in range(settings["num_classes"])]
-    trainer = Trainer(
-        lambda: build_model(config, names),
-        optimizer=lambda _: keras.optimizers.SGD(1e-3, momentum=0.9),
-        strategy="default",
-        jit_compile=settings["jit"],
-        mixed_precision=settings["precision"],
-    )
+
+    def optimizer(_=None):
+        return keras.optimizers.SGD(1e-3, momentum=0.9)
+
     size, batch = config.image_size, config.batch_size
     images = np.random.uniform(0, 255, (batch, size, size, 3)).astype("float32")
     labels = np.arange(batch) % settings["num_classes"]
@@ -77,11 +87,28 @@ def _measure(settings):
             self.end = time.perf_counter()
 
     clock = Clock()
-    trainer.fit(dataset, epochs=1, callbacks=[clock], verbose=0)
+    if settings.get("runner", "trainer") == "fit":
+        # Keras' own loop on the same model, policy and optimizer: what the
+        # Trainer is measured against. This process trains nothing else, so
+        # the global policy is this model's alone.
+        keras.mixed_precision.set_global_policy(settings["precision"] or "float32")
+        model = build_model(config, names)
+        model.compile(optimizer=optimizer(), jit_compile=settings["jit"] == "on")
+        model.fit(dataset, epochs=1, callbacks=[clock], verbose=0)
+    else:
+        trainer = Trainer(
+            lambda: build_model(config, names),
+            optimizer=optimizer,
+            strategy="default",
+            jit_compile=settings["jit"],
+            mixed_precision=settings["precision"],
+        )
+        model = trainer.model
+        trainer.fit(dataset, epochs=1, callbacks=[clock], verbose=0)
     seconds = clock.end - clock.start
     # Before counting FLOPs, whose tracing takes memory of its own.
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    flops = training_flops(trainer.model, batch)
+    flops = training_flops(model, batch)
     images_per_second = steps * batch / seconds
     return {
         "images_per_second": images_per_second,
@@ -113,6 +140,27 @@ def _run_child(settings, timeout):
     return json.loads(lines[-1])
 
 
+def measure_configuration(settings, peaks, timeout=900):
+    """One configuration in its own process: its numbers, with the fraction
+    of `peaks` (GFLOP/s by compute dtype) it reaches, or `{"error": ...}`."""
+    from keras_rra.benchmarks.matmul_peak import PEAK_DTYPES
+
+    result = _run_child(settings, timeout)
+    if "gflops_per_second" in result:
+        peak = peaks[PEAK_DTYPES[settings["precision"]]]
+        result["fraction_of_peak"] = result["gflops_per_second"] / peak
+    return result
+
+
+def measure_peaks(precisions, size):
+    """The dense matmul peak of each precision's compute dtype, in GFLOP/s."""
+    from keras_rra.benchmarks.matmul_peak import PEAK_DTYPES
+    from keras_rra.benchmarks.matmul_peak import matmul_peak
+
+    dtypes = dict.fromkeys(PEAK_DTYPES[precision] for precision in precisions)
+    return {dtype: matmul_peak(dtype, size=size) for dtype in dtypes}
+
+
 def benchmark_train(
     models=("baseline", "rra"),
     timesteps=(1, 4, 10),
@@ -136,13 +184,7 @@ def benchmark_train(
     The baseline does not depend on T and runs once per XLA mode and
     precision.
     """
-    from keras_rra.benchmarks.matmul_peak import PEAK_DTYPES
-    from keras_rra.benchmarks.matmul_peak import matmul_peak
-
-    peaks = {
-        PEAK_DTYPES[precision]: matmul_peak(PEAK_DTYPES[precision], size=peak_size)
-        for precision in precisions
-    }
+    peaks = measure_peaks(precisions, peak_size)
     rows = []
     for model in models:
         for steps_t in timesteps if model == "rra" else (None,):
@@ -163,10 +205,7 @@ def benchmark_train(
                         "steps": steps,
                         "warmup": warmup,
                     }
-                    result = _run_child(settings, timeout)
-                    if "gflops_per_second" in result:
-                        peak = peaks[PEAK_DTYPES[precision]]
-                        result["fraction_of_peak"] = result["gflops_per_second"] / peak
+                    result = measure_configuration(settings, peaks, timeout)
                     rows.append(
                         {
                             "model": model,
@@ -181,7 +220,7 @@ def benchmark_train(
                          "steps": steps, "warmup": warmup,
                          "peak_size": peak_size},
             "peak_gflops": peaks,
-            "rows": rows, **_ratios(rows, timesteps)}  # fmt: skip
+            "rows": rows, **step_ratios(rows, timesteps)}  # fmt: skip
 
 
 def _rate(rows, model, timesteps, mode, precision):
@@ -196,10 +235,10 @@ def _label(row):
     return row["model"] + (f" T={row['timesteps']}" if row["timesteps"] else "")
 
 
-def _ratios(rows, timesteps):
-    """time(T=max)/time(T=min) per XLA mode and precision, and the speed-ups
-    of XLA (over the same precision without) and of mixed bfloat16 (over
-    float32 in the same XLA mode)."""
+def step_ratios(rows, timesteps, refined_model="rra"):
+    """time(T=max)/time(T=min) of `refined_model`'s rows per XLA mode and
+    precision, and the speed-ups of XLA (over the same precision without)
+    and of mixed bfloat16 (over float32 in the same XLA mode)."""
     ratios = {
         "time_ratio_longest_to_shortest": {},
         "xla_speedup": {},
@@ -208,8 +247,8 @@ def _ratios(rows, timesteps):
     short, long = min(timesteps), max(timesteps)
     for mode in ("off", "on") if short != long else ():
         for precision in {row["precision"] for row in rows}:
-            fast = _rate(rows, "rra", short, mode, precision)
-            slow = _rate(rows, "rra", long, mode, precision)
+            fast = _rate(rows, refined_model, short, mode, precision)
+            slow = _rate(rows, refined_model, long, mode, precision)
             if fast and slow:
                 key = mode if precision == "float32" else f"{mode} {precision}"
                 ratios["time_ratio_longest_to_shortest"][key] = fast / slow
@@ -231,22 +270,26 @@ def _ratios(rows, timesteps):
     return ratios
 
 
-def format_report(result):
-    """The measured table and ratios as text."""
+def format_peaks(result):
+    """One line per compute dtype's matmul peak."""
     size = result["settings"]["peak_size"]
-    lines = [
+    return [
         f"dense {size} x {size} matmul peak, {dtype}: {gflops:.1f} GFLOP/s"
         for dtype, gflops in result["peak_gflops"].items()
     ]
+
+
+def format_report(result, peaks=True):
+    """The measured table and ratios as text (`peaks`: the peaks first)."""
+    lines = format_peaks(result) if peaks else []
     lines.append(
-        "model        T   XLA  precision        images/s  step ms  GFLOP/img"
+        "model                T   XLA  precision        images/s  step ms  GFLOP/img"
         "  GFLOP/s  % peak  peak MB"
     )
     for row in result["rows"]:
         steps = "-" if row["timesteps"] is None else str(row["timesteps"])
-        label = (
-            f"{row['model']:<11} {steps:>2}  {row['jit']:>4}  {row['precision']:<15}"
-        )
+        model = row["model"] + (" (fit)" if row.get("runner") == "fit" else "")
+        label = f"{model:<19} {steps:>2}  {row['jit']:>4}  {row['precision']:<15}"
         if "error" in row:
             lines.append(f"{label}failed: {row['error']}")
             continue

@@ -10,27 +10,12 @@ import os
 
 import numpy as np
 
+from keras_rra.utils.png_figures import new_figure
+from keras_rra.utils.png_figures import save_png
+
 HEAT_MAP = "cividis"
 # Okabe-Ito: orange, sky blue, bluish green, vermillion, reddish purple.
 BOX_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7")
-
-
-def _figure(width, height):
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError(
-            "Figures need matplotlib, which is not installed: pip install matplotlib."
-        ) from None
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
-
-
-def _save(figure, path):
-    """Writes the PNG atomically: a reader never sees half a file."""
-    partial = f"{path}.partial.png"
-    figure.savefig(partial, format="png")
-    os.replace(partial, path)
-    return path
 
 
 def _draw_boxes(axis, looked, height, width):
@@ -87,7 +72,7 @@ def explanation_figure(image, explanation, class_names=None, true_class=None):
     attention = explanation.get("attention")
     columns = max(3, len(steps))
     rows = 2 if steps else 1
-    figure = _figure(1.8 * columns, 2.0 * rows + 0.4)
+    figure = new_figure(1.8 * columns, 2.0 * rows + 0.4)
     grid = figure.add_gridspec(rows, columns)
 
     def name(index):
@@ -134,7 +119,9 @@ def explanation_figure(image, explanation, class_names=None, true_class=None):
 
 def save_explanation(path, image, explanation, class_names=None, true_class=None):
     """Writes `explanation_figure` as a PNG at `path`."""
-    return _save(explanation_figure(image, explanation, class_names, true_class), path)
+    return save_png(
+        explanation_figure(image, explanation, class_names, true_class), path
+    )
 
 
 def read_history(path):
@@ -164,7 +151,7 @@ def training_curves_figure(history):
         epochs = np.arange(1, len(next(iter(history.values()))) + 1)
     columns = min(4, max(1, len(names)))
     rows = -(-len(names) // columns)
-    figure = _figure(3.0 * columns, 2.4 * rows)
+    figure = new_figure(3.0 * columns, 2.4 * rows)
     for index, name in enumerate(names):
         axis = figure.add_subplot(rows, columns, index + 1)
         axis.plot(epochs, history[name], "o-", color=BOX_COLOURS[0], label="train")
@@ -191,7 +178,7 @@ def confusion_figure(confusion, class_names):
     confusion = np.asarray(confusion, dtype="float64")
     shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
     size = min(12, 2 + 0.35 * len(class_names))
-    figure = _figure(size, size)
+    figure = new_figure(size, size)
     axis = figure.add_subplot()
     image = axis.imshow(shares, cmap=HEAT_MAP, vmin=0, vmax=1)
     ticks = np.arange(len(class_names))
@@ -207,7 +194,7 @@ def per_class_accuracy_figure(confusion, class_names):
     """Top-1 accuracy of each class of the test split, as bars."""
     confusion = np.asarray(confusion, dtype="float64")
     accuracy = np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)
-    figure = _figure(max(4, 0.3 * len(class_names) + 2), 3)
+    figure = new_figure(max(4, 0.3 * len(class_names) + 2), 3)
     axis = figure.add_subplot()
     axis.bar(np.arange(len(class_names)), accuracy, color=BOX_COLOURS[2])
     axis.set_xticks(
@@ -233,20 +220,20 @@ def write_run_plots(run_dir, confusion=None, class_names=None):
         The paths written.
     """
     written = [
-        _save(
+        save_png(
             training_curves_figure(read_history(os.path.join(run_dir, "history.csv"))),
             os.path.join(run_dir, "curves.png"),
         )
     ]
     if confusion is not None:
         written.append(
-            _save(
+            save_png(
                 confusion_figure(confusion, class_names),
                 os.path.join(run_dir, "confusion.png"),
             )
         )
         written.append(
-            _save(
+            save_png(
                 per_class_accuracy_figure(confusion, class_names),
                 os.path.join(run_dir, "per_class_accuracy.png"),
             )

@@ -50,8 +50,11 @@ class TemporalAttentionPooling(keras.layers.Layer):
         self.built = True
 
     def call(self, states):
-        scores = ops.squeeze(self.score(states), axis=-1)
-        weights = ops.softmax(ops.cast(scores, "float32"), axis=-1)
+        scores = ops.cast(ops.squeeze(self.score(states), axis=-1), "float32")
+        # Written out rather than ops.softmax, which warns at every trace for
+        # a single step (T = 1, a valid setting), where the weight is 1.
+        exponentials = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
+        weights = exponentials / ops.sum(exponentials, axis=-1, keepdims=True)
         pooled = ops.sum(
             ops.expand_dims(ops.cast(weights, states.dtype), axis=-1) * states,
             axis=1,

@@ -28,6 +28,7 @@ from keras_rra.training.trainer import Trainer
 from keras_rra.training.training_checkpoint import LATEST
 from keras_rra.training.training_checkpoint import is_chief
 from keras_rra.training.two_stage_training import TwoStageTraining
+from keras_rra.utils.json_file import write_json
 from keras_rra.utils.validation import smaller_side
 
 RUN_FILES = (
@@ -221,15 +222,6 @@ def _refuse_differences(run_dir, saved, config):
             f"mix two configurations: {'; '.join(differences)}. Use another "
             "--output for a new run."
         )
-
-
-def write_json(path, values):
-    """Writes JSON atomically: a reader never sees half a file."""
-    partial = f"{path}.partial"
-    with open(partial, "w", encoding="utf-8") as file:
-        json.dump(values, file, indent=2, sort_keys=True)
-        file.write("\n")
-    os.replace(partial, path)
 
 
 def save_model(model, path):

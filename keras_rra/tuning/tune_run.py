@@ -16,13 +16,13 @@ from keras_rra.settings.tuning_settings import OBJECTIVES
 from keras_rra.settings.tuning_settings import TUNING_SETTINGS
 from keras_rra.training.run import load_split
 from keras_rra.training.run import train
-from keras_rra.training.run import write_json
 from keras_rra.training.seed import set_seed
 from keras_rra.training.strategy import check_batch_size
 from keras_rra.training.strategy import resolve_strategy
 from keras_rra.tuning.baseline_hyper_model import BaselineHyperModel
 from keras_rra.tuning.coarse2fine_hyper_model import Coarse2FineHyperModel
 from keras_rra.tuning.rra_hyper_model import RRAHyperModel
+from keras_rra.utils.json_file import write_json
 
 HYPER_MODELS = {
     "rra": RRAHyperModel,
