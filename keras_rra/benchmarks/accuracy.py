@@ -208,7 +208,9 @@ def run_one(preset, row, seed, output_root, epochs=None):
     return measured
 
 
-def _mean_std(values):
+def mean_std(values):
+    """`(mean, sample standard deviation)` of `values` (std 0 for one
+    value), or None for none."""
     if not values:
         return None
     mean = statistics.fmean(values)
@@ -217,7 +219,7 @@ def _mean_std(values):
 
 
 def _cell(values, digits=3):
-    summary = _mean_std(values)
+    summary = mean_std(values)
     if summary is None:
         return "–"
     return f"{summary[0]:.{digits}f} ± {summary[1]:.{digits}f}"

@@ -17,9 +17,9 @@ Every table names the machine, the date and the exact command.
 
 import json
 import os
-import statistics
 
 from keras_rra.benchmarks import accuracy
+from keras_rra.benchmarks.accuracy import mean_std
 from keras_rra.benchmarks.machine import format_machine
 from keras_rra.benchmarks.speed import SPEED_SETTING_NAMES
 from keras_rra.benchmarks.speed import describe_setting
@@ -34,14 +34,6 @@ PLOTS = ("accuracy.png", "timesteps.png", "speed.png")
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
 
 
-def _mean_std(values):
-    if not values:
-        return None, None
-    return statistics.fmean(values), (
-        statistics.stdev(values) if len(values) > 1 else 0.0
-    )
-
-
 def verdicts(runs):
     """One sentence per preset: does the learned navigator beat the global
     view alone, beyond the spread of the seeds?"""
@@ -52,7 +44,7 @@ def verdicts(runs):
         lower = table.get((preset, "baseline"), {}).get("top1")
         if not learned or not lower:
             continue
-        (mean, std), (base, base_std) = _mean_std(learned), _mean_std(lower)
+        (mean, std), (base, base_std) = mean_std(learned), mean_std(lower)
         gap = mean - base
         spread = max(std, base_std)
         if gap > spread:
@@ -88,7 +80,7 @@ def ablation_verdicts(runs):
             ("Coarse2Fine's initial attention kernel", accuracy.ATTENTION_INIT_ROWS),
         ):
             cells = {
-                value: _mean_std(table[(preset, row)]["top1"])
+                value: mean_std(table[(preset, row)]["top1"])
                 for value, row in rows.items()
                 if (preset, row) in table
             }
@@ -127,7 +119,7 @@ def accuracy_figure(runs):
     for axis, preset in zip(axes, presets, strict=False):
         rows = [row for (name, row) in table if name == preset]
         means, stds = zip(
-            *(_mean_std(table[(preset, row)]["top1"]) for row in rows), strict=True
+            *(mean_std(table[(preset, row)]["top1"]) for row in rows), strict=True
         )
         positions = range(len(rows))
         colours = [
@@ -146,7 +138,7 @@ def accuracy_figure(runs):
             ("true_box", ":", "upper bound (true part box)"),
         ):
             if (preset, row) in table:
-                mean = _mean_std(table[(preset, row)]["top1"])[0]
+                mean = mean_std(table[(preset, row)]["top1"])[0]
                 axis.axhline(mean, linestyle=style, color="black", label=label)
         axis.set_xticks(list(positions), rows, rotation=45, ha="right")
         axis.set_ylim(0, 1.05)
@@ -163,7 +155,7 @@ def timesteps_figure(runs):
     axis = figure.subplots()
     for index, preset in enumerate(accuracy.PRESETS):
         points = [
-            (steps, *_mean_std(table[(preset, row)]["top1"]))
+            (steps, *mean_std(table[(preset, row)]["top1"]))
             for steps, row in accuracy.TIMESTEP_ROWS.items()
             if (preset, row) in table
         ]
@@ -181,7 +173,7 @@ def timesteps_figure(runs):
         )
         if (preset, "baseline") in table:
             axis.axhline(
-                _mean_std(table[(preset, "baseline")]["top1"])[0],
+                mean_std(table[(preset, "baseline")]["top1"])[0],
                 linestyle="--",
                 color=COLOURS[index],
                 alpha=0.6,
