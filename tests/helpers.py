@@ -428,12 +428,12 @@ def fake_accuracy_runs(presets=("hard",), seeds=(0, 1, 2), top1=None):
     return runs
 
 
-def _fake_speed_row(model, timesteps, precision, rate, runner="trainer"):
+def _fake_speed_row(model, timesteps, precision, rate, runner="trainer", **more):
     return dict(
         setting="small", model=model, timesteps=timesteps, jit="off",
         precision=precision, runner=runner, images_per_second=rate,
         step_seconds=16 / rate, peak_memory_mb=800.0, gflop_per_image=0.4,
-        gflops_per_second=0.4 * rate, fraction_of_peak=0.4 * rate / 190,
+        gflops_per_second=0.4 * rate, fraction_of_peak=0.4 * rate / 190, **more,
     )  # fmt: skip
 
 
@@ -447,7 +447,8 @@ def fake_speed_result():
         _fake_speed_row("baseline", None, "mixed_bfloat16", 60.0),
         _fake_speed_row("rra-navigator", 10, "float32", 180.0),
         _fake_speed_row("rra-navigator", 1, "float32", 200.0),
-        _fake_speed_row("rra-navigator", 10, "float32", 190.0, runner="fit"),
+        _fake_speed_row("rra-navigator", 10, "float32", 190.0, runner="fit",
+                        trainer_over_fit=0.947, trainer_images_per_second=180.0),
         dict(setting="small", model="coarse2fine", timesteps=None, jit="off",
              precision="float32", runner="trainer", error="timed out after 900 s"),
     ]  # fmt: skip

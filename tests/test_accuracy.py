@@ -126,10 +126,45 @@ def test_an_interrupted_benchmark_goes_on_where_it_stopped(tmp_path, monkeypatch
         "| hard | RRA, learned navigator, 1 part (default) | 0.550 ± 0.071"
         in (written["table"])
     )
-    # Another epochs override is another benchmark: nothing is reused.
+    # Another epochs override is another benchmark: nothing is reused, and
+    # the file keeps the earlier runs beside it, out of its table.
     trained.clear()
     accuracy.run(["hard"], ["baseline"], [0], epochs=1, output=str(output))
     assert trained == [("baseline", 0)]
+    written = _read(output)
+    assert len(written["runs"]) == 5 and written["epochs_override"] == 1
+    assert (
+        "| hard | baseline, global view only (lower bound) | 0.500 ± 0.000 |"
+        in (written["table"])
+    )
+    assert "learned navigator" not in written["table"]
+
+
+def test_a_call_for_one_more_row_adds_it_to_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        accuracy, "run_one", lambda preset, row, seed, *rest: _run(row, seed, 0.9)
+    )
+    output = str(tmp_path / "accuracy.json")
+    accuracy.run(["hard"], ["baseline"], seeds=[0], output=output, command="first")
+    accuracy.run(["hard"], ["navigator"], seeds=[0], output=output, command="second")
+    written = _read(output)
+    assert [run["row"] for run in written["runs"]] == ["baseline", "navigator"]
+    assert written["commands"] == ["first", "second"]
+    assert "baseline, global view only" in written["table"]
+
+
+def test_mixed_bfloat16_is_set_against_float32_on_the_same_compiled_path():
+    float32 = accuracy.ROWS[accuracy.PRECISION_ROWS["float32"]][1]
+    mixed = dict(accuracy.ROWS[accuracy.PRECISION_ROWS["mixed_bfloat16"]][1])
+    assert mixed.pop("mixed_precision") == "mixed_bfloat16"
+    assert mixed == float32 and float32["jit_compile"] == "on"
+    table = accuracy.format_table(
+        [_run("navigator_xla", 0, 0.90), _run("navigator_bfloat16", 0, 0.92)]
+    )
+    assert (
+        "hard: navigator with XLA, mixed bfloat16 - float32 = +0.020 "
+        "(target within 0.010)" in table
+    )
 
 
 def test_an_output_that_is_not_the_benchmarks_json_is_named(tmp_path):
@@ -150,8 +185,8 @@ def _read(path):
 
 
 @pytest.mark.parametrize("preset", list(accuracy.PRESETS))
-def test_every_default_row_of_every_preset_is_a_valid_run(preset, tmp_path):
-    for row in accuracy.DEFAULT_ROWS[preset]:
+def test_every_row_of_every_preset_is_a_valid_run(preset, tmp_path):
+    for row in accuracy.ROWS:
         config = accuracy.row_config(preset, row, 1, str(tmp_path))
         config.validate()
         assert (
@@ -163,7 +198,7 @@ def test_every_default_row_of_every_preset_is_a_valid_run(preset, tmp_path):
         )
 
 
-ROWS_WITH_BOXES = {"true_box": True}
+ROWS_WITH_BOXES = {"true_box": True, "true_box_separate": True}
 
 
 def test_the_full_preset_is_the_papers_setting(tmp_path):

@@ -45,17 +45,39 @@ def test_ablation_verdicts_say_whether_the_setting_matters():
 
 
 def test_the_report_has_every_table_with_machine_and_command(tmp_path):
+    precision_rows = [
+        dict(preset="hard", row=row, seed=seed, top1=top1, train_seconds=1.0)
+        for row, top1 in (("navigator_xla", 0.95), ("navigator_bfloat16", 0.94))
+        for seed in (0, 1)
+    ]
+    # A quicker call's run (another epochs override) is not in the report.
+    quick = dict(precision_rows[0], row="baseline", top1=0.0, epochs_override=1)
     accuracy_result = {
-        "runs": _accuracy_runs(),
+        "runs": _accuracy_runs() + precision_rows + [quick],
         "machine": BENCHMARK_MACHINE,
-        "command": "keras-rra benchmark accuracy",
+        "command": "keras-rra benchmark accuracy --rows navigator_xla",
+        "commands": [
+            "keras-rra benchmark accuracy",
+            "keras-rra benchmark accuracy --rows navigator_xla",
+        ],
         "minutes": 41.0,
     }
     path = report.write_report(str(tmp_path), accuracy_result, _speed_result())
     text = (tmp_path / "BENCHMARKS.md").read_text()
     assert path == str(tmp_path / "BENCHMARKS.md")
     assert "Machine: Test CPU, 2 cores, 24.0 GiB, 2026-12-03" in text
-    assert "`keras-rra benchmark accuracy` (41.0 min)" in text
+    assert (
+        "Commands: `keras-rra benchmark accuracy`, then `keras-rra benchmark "
+        "accuracy --rows navigator_xla` (41.0 min in all)" in text
+    )
+    assert "| hard | baseline, global view only (lower bound) | 0.110 ± 0.010 |" in (
+        text
+    )
+    assert "### Mixed bfloat16's accuracy" in text
+    assert (
+        "- hard: navigator with XLA, mixed bfloat16 - float32 = -0.010 "
+        "(target within 0.010)" in text
+    )
     assert "`keras-rra benchmark speed` (12.5 min)" in text
     assert "| hard | RRA, learned navigator, T = 1 | 0.810 ± 0.010 |" in text
     assert "- hard: navigator top-1 against T: T=1 0.810, T=4 0.910, T=10 0.960" in (

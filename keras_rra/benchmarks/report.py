@@ -99,6 +99,22 @@ def ablation_verdicts(runs):
     return sentences
 
 
+def _precision_section(lines):
+    """Mixed bfloat16's top-1 against float32's, when both rows ran."""
+    if not lines:
+        return []
+    return [
+        "### Mixed bfloat16's accuracy",
+        "",
+        "The navigator row trained with XLA in float32 and in mixed bfloat16 "
+        "(`navigator_xla`, `navigator_bfloat16`; XLA in both, as bfloat16 "
+        "is slow without it on a CPU without bfloat16 instructions):",
+        "",
+        *[f"- {line}" for line in lines],
+        "",
+    ]
+
+
 def _not_measured(runs):
     """A sentence per default preset without any run yet."""
     measured = {run["preset"] for run in runs}
@@ -304,7 +320,11 @@ def _markdown_export(export):
 def write_report(folder, accuracy_result, speed_result):
     """Writes `BENCHMARKS.md` and the plots into `folder`; returns the
     report's path."""
-    runs = accuracy_result["runs"]
+    # A file can hold runs of other epoch overrides: the report is of the
+    # latest call's.
+    epochs = accuracy_result.get("epochs_override")
+    runs = [r for r in accuracy_result["runs"] if r.get("epochs_override") == epochs]
+    commands = accuracy_result.get("commands") or [accuracy_result["command"]]
     save_png(accuracy_figure(runs), os.path.join(folder, "accuracy.png"))
     save_png(timesteps_figure(runs), os.path.join(folder, "timesteps.png"))
     save_png(speed_figure(speed_result), os.path.join(folder, "speed.png"))
@@ -314,6 +334,7 @@ def write_report(folder, accuracy_result, speed_result):
     ablations = [
         line for line in ratios if "against T" in line or "attention init" in line
     ]
+    precision = [line for line in ratios if "mixed bfloat16" in line]
     lines = [
         "# Benchmarks",
         "",
@@ -323,14 +344,16 @@ def write_report(folder, accuracy_result, speed_result):
         "",
         "## Where to look: accuracy between the two bounds",
         "",
-        f"Machine: {format_machine(accuracy_result['machine'])}. Command: "
-        f"`{accuracy_result['command']}` ({accuracy_result['minutes']:.1f} min). "
+        f"Machine: {format_machine(accuracy_result['machine'])}. "
+        f"Command{'s' if len(commands) > 1 else ''}: "
+        + ", then ".join(f"`{command}`" for command in commands)
+        + f" ({accuracy_result['minutes']:.1f} min in all). "
         "Rows share the backbone, data, epochs, batch and optimiser of their "
         "preset; mean ± std over the seeds.",
         "",
         markdown,
         "",
-        *[f"- {line}" for line in ratios if line not in ablations],
+        *[f"- {line}" for line in ratios if line not in ablations + precision],
         "",
         *verdicts(runs),
         *_not_measured(runs),
@@ -349,6 +372,7 @@ def write_report(folder, accuracy_result, speed_result):
         "",
         "![Top-1 against T](timesteps.png)",
         "",
+        *_precision_section(precision),
         "## Training speed against the machine's peak",
         "",
         f"Machine: {format_machine(speed_result['machine'])}. Command: "
@@ -380,7 +404,18 @@ def write_report(folder, accuracy_result, speed_result):
         for key, value in ratios["bfloat16_speedup"].items():
             lines.append(f"- mixed bfloat16 over float32, {key}: {value:.2f}x")
     if speed_result["trainer_over_fit"]:
-        lines += ["", "### The Trainer against `model.fit`", ""]
+        lines += [
+            "",
+            "### The Trainer against `model.fit`",
+            "",
+            "One model, one optimizer and one in-memory batch, trained in "
+            "blocks that alternate the Trainer and Keras' `model.fit` in one "
+            "process (separate processes differed by up to 20% from run to "
+            "run here); the median of the blocks' ratios (target >= 0.95). "
+            "The model.fit rows above are that process's: their images/s are "
+            "fit's median block, their peak memory holds both loops.",
+            "",
+        ]
         lines += [
             f"- {key}: Trainer / model.fit images/s = {ratio:.3f}"
             for key, ratio in speed_result["trainer_over_fit"].items()

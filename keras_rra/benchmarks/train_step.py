@@ -18,6 +18,7 @@ mixed bfloat16's speed-up over float32.
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -56,12 +57,11 @@ def train_config(settings):
 
 def _measure(settings):
     """Runs in the child process: one configuration, as a dict of numbers."""
-    import resource
-
     import keras
     import numpy as np
     import tensorflow as tf
 
+    from keras_rra.benchmarks.peak_memory import peak_memory_mb
     from keras_rra.benchmarks.training_flops import training_flops
     from keras_rra.training.run import build_model
     from keras_rra.training.seed import set_seed
@@ -86,36 +86,56 @@ def _measure(settings):
                 self.start = time.perf_counter()
             self.end = time.perf_counter()
 
-    clock = Clock()
+    trainer = Trainer(
+        lambda: build_model(config, names),
+        optimizer=optimizer,
+        strategy="default",
+        jit_compile=settings["jit"],
+        mixed_precision=settings["precision"],
+    )
+    model = trainer.model
+
+    def seconds_of(loop):
+        clock = Clock()
+        loop(dataset, epochs=1, callbacks=[clock], verbose=0)
+        return clock.end - clock.start
+
+    compared = {}
     if settings.get("runner", "trainer") == "fit":
-        # Keras' own loop on the same model, policy and optimizer: what the
-        # Trainer is measured against. This process trains nothing else, so
-        # the global policy is this model's alone.
-        keras.mixed_precision.set_global_policy(settings["precision"] or "float32")
-        model = build_model(config, names)
-        model.compile(optimizer=optimizer(), jit_compile=settings["jit"] == "on")
-        model.fit(dataset, epochs=1, callbacks=[clock], verbose=0)
+        # Keras' own loop on the same model, policy, optimizer and data,
+        # against the Trainer in alternating blocks in this one process:
+        # measured in separate processes, the two differed by up to 20%
+        # from one run to the next on this machine, more than the 5% to be
+        # told apart. Each block's first one alternates.
+        model.jit_compile = settings["jit"] == "on"
+        loops = {"trainer": trainer.fit, "fit": model.fit}
+        times = {"trainer": [], "fit": []}
+        for block in range(settings.get("blocks", 6)):
+            for name in ("trainer", "fit") if block % 2 == 0 else ("fit", "trainer"):
+                times[name].append(seconds_of(loops[name]))
+        ratios = [
+            fit / mine for mine, fit in zip(times["trainer"], times["fit"], strict=True)
+        ]
+        seconds = statistics.median(times["fit"])
+        compared = {
+            "trainer_over_fit": statistics.median(ratios),
+            "trainer_images_per_second": steps
+            * batch
+            / statistics.median(times["trainer"]),
+        }
     else:
-        trainer = Trainer(
-            lambda: build_model(config, names),
-            optimizer=optimizer,
-            strategy="default",
-            jit_compile=settings["jit"],
-            mixed_precision=settings["precision"],
-        )
-        model = trainer.model
-        trainer.fit(dataset, epochs=1, callbacks=[clock], verbose=0)
-    seconds = clock.end - clock.start
+        seconds = seconds_of(trainer.fit)
     # Before counting FLOPs, whose tracing takes memory of its own.
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak_memory_mb()
     flops = training_flops(model, batch)
     images_per_second = steps * batch / seconds
     return {
         "images_per_second": images_per_second,
         "step_seconds": seconds / steps,
-        "peak_memory_mb": peak_kib / 1024,
+        "peak_memory_mb": peak_mb,
         "gflop_per_image": flops / 1e9,
         "gflops_per_second": flops * images_per_second / 1e9,
+        **compared,
     }
 
 
