@@ -6,12 +6,18 @@ models, with a built-in synthetic fine-grained dataset and the `keras-rra`
 command.
 
 The subpackages load on first use (`keras_rra.models`, ...), so that the
-command answers `--help` without importing TensorFlow.
+command answers `--help` without importing TensorFlow. Every serialisable
+class is registered with Keras as soon as Keras is loaded too, so that
+`import keras_rra` then `keras.saving.load_model("model.keras")` works in a
+new process (see `keras_rra.utils.keras_registration`).
 """
 
 import importlib
 
+from keras_rra.utils import keras_registration
 from keras_rra.version import __version__
+
+keras_registration.watch()
 
 _SUBPACKAGES = (
     "data",

@@ -7,6 +7,7 @@ from keras_rra.models.backbones import build_tiny_backbone
 from keras_rra.models.baseline_classifier import BaselineClassifier
 from keras_rra.models.coarse2fine_classifier import Coarse2FineClassifier
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
+from keras_rra.models.logits_crossentropy import LogitsCrossentropy
 from keras_rra.models.rra_classifier import RRAClassifier
 
 # The models `keras-rra train --model NAME` builds; each declares its
@@ -22,6 +23,7 @@ __all__ = [
     "BaselineClassifier",
     "Coarse2FineClassifier",
     "FineGrainedClassifier",
+    "LogitsCrossentropy",
     "MODEL_CLASSES",
     "RRAClassifier",
     "backbone_names",

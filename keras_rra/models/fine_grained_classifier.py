@@ -4,6 +4,7 @@ import functools
 import keras
 
 from keras_rra.layers.image_converter import ImageConverter
+from keras_rra.models.logits_crossentropy import LogitsCrossentropy
 from keras_rra.models.navigator_losses import navigator_losses
 from keras_rra.settings.presets import PRESET
 from keras_rra.settings.presets import PRESETS
@@ -25,8 +26,21 @@ def dtype_policy_scope(dtype):
         keras.config.set_dtype_policy(previous)
 
 
+# Keras' cross-entropies by the names `keras.losses.get` knows them: each
+# is applied to the logits (`from_logits=True`), whatever it was given.
+CROSSENTROPY_NAMES = (
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+)
+# The smallest number of classes for which a top-5 accuracy says anything
+# that top-1 does not (with 5 classes or fewer it is always 1).
+TOP5_MIN_CLASSES = 6
+
+
 class _ClassificationLoss(keras.losses.Loss):
-    """A plain loss function as a `keras.losses.Loss` (mean over the batch)."""
+    """A plain loss function of (labels, logits) as a `keras.losses.Loss`
+    (mean over the batch)."""
 
     def __init__(self, function, **kwargs):
         super().__init__(**kwargs)
@@ -34,6 +48,29 @@ class _ClassificationLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         return self.function(y_true, y_pred)
+
+
+def _on_logits(loss_or_metric):
+    """A Keras loss or metric object that has a `from_logits` option, made
+    again with `from_logits=True`; anything else as it is."""
+    config = loss_or_metric.get_config()
+    if config.get("from_logits") is False:
+        return type(loss_or_metric).from_config({**config, "from_logits": True})
+    return loss_or_metric
+
+
+def _crossentropy_name(identifier):
+    """The name of a Keras cross-entropy given as a string or as Keras' own
+    function, else None."""
+    if isinstance(identifier, str):
+        name = identifier
+    elif callable(identifier) and getattr(identifier, "__module__", "").startswith(
+        "keras."
+    ):
+        name = getattr(identifier, "__name__", "")
+    else:
+        return None
+    return name if name in CROSSENTROPY_NAMES else None
 
 
 class FineGrainedClassifier(keras.Model):
@@ -211,29 +248,60 @@ class FineGrainedClassifier(keras.Model):
         return num_classes, class_names
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
-        """Configures training; every argument has a working default.
+        """Configures training; every argument has a working default, and
+        Keras' usual arguments mean what they mean for any Keras classifier.
+
+        Every output whose name ends in `logits` is class logits (no
+        softmax): `logits` is the prediction, the others are the streams it
+        is made of (see the class docstring). The loss is applied to each
+        output of `loss_terms` and summed with their weights; the metrics
+        are measured on `"logits"`.
 
         Args:
             optimizer: `"auto"` is Adam with learning rate 1e-3, a safe
                 choice from scratch and for fine-tuning alike; the RRA
                 paper's SGD recipe is available through `keras_rra.training`.
-            loss: `"auto"` is sparse categorical cross-entropy on logits. A
-                single loss is applied to every output of `loss_terms`; a
-                dict of losses per output falls back to Keras' own handling.
-            metrics: `"auto"` is top-1 and top-5 accuracy on `"logits"`.
+                Any Keras optimizer, or its name, works.
+            loss: `"auto"` (or `"sparse_categorical_crossentropy"`,
+                `"categorical_crossentropy"`) is `LogitsCrossentropy`:
+                cross-entropy of the logits, for integer and one-hot labels
+                alike. Keras' cross-entropy objects and functions are applied
+                `from_logits=True` whatever they were built with (the
+                outputs are logits). Your own `Loss` or function receives
+                `(labels, logits)`. Keras losses made for probabilities or
+                regression (`"binary_crossentropy"`, `"mse"`, ...) are
+                refused. A dict of losses per output falls back to Keras'
+                own handling.
+            metrics: `"auto"` is top-1 accuracy (`accuracy`), and top-5
+                (`top5_accuracy`) from 6 classes up, on `"logits"` (integer
+                or one-hot labels). A list of Keras metrics or names works as
+                in Keras: `"accuracy"` and top-k metrics read logits as
+                they read probabilities; cross-entropy metrics are measured
+                `from_logits=True`.
             **kwargs: passed to `keras.Model.compile`.
+
+        Example:
+
+        >>> model = BaselineClassifier(num_classes=3, backbone="tiny")
+        >>> model.compile(
+        ...     optimizer="adam",
+        ...     loss="sparse_categorical_crossentropy",
+        ...     metrics=["accuracy"],
+        ... )
         """
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(learning_rate=1e-3)
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        if metrics == "auto":
-            metrics = [
-                keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-                keras.metrics.SparseTopKCategoricalAccuracy(
-                    k=min(5, self.num_classes), name="top5_accuracy"
-                ),
-            ]
+        self._auto_metrics = metrics == "auto"
+        if self._auto_metrics:
+            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+            if self.num_classes >= TOP5_MIN_CLASSES:
+                metrics.append(
+                    keras.metrics.SparseTopKCategoricalAccuracy(
+                        k=5, name="top5_accuracy"
+                    )
+                )
+        else:
+            metrics = self._metrics_on_logits(metrics)
         self._per_output_loss = not isinstance(loss, dict)
         if self._per_output_loss:
             self.classification_loss = self._as_loss(loss)
@@ -251,14 +319,62 @@ class FineGrainedClassifier(keras.Model):
 
     @staticmethod
     def _as_loss(loss):
-        """The one classification loss as a `keras.losses.Loss` (it reduces
-        over the batch and scales for `tf.distribute` as `compile` does)."""
-        loss = keras.losses.get(loss)
+        """The one classification loss as a `keras.losses.Loss` of (labels,
+        logits) (it reduces over the batch and scales for `tf.distribute`
+        as `compile` does)."""
+        if loss == "auto" or _crossentropy_name(loss) in CROSSENTROPY_NAMES[:2]:
+            return LogitsCrossentropy()
+        if _crossentropy_name(loss):
+            return keras.losses.CategoricalFocalCrossentropy(from_logits=True)
+        crossentropies = (
+            keras.losses.SparseCategoricalCrossentropy,
+            keras.losses.CategoricalCrossentropy,
+            keras.losses.CategoricalFocalCrossentropy,
+        )
+        if isinstance(loss, str) or (
+            callable(loss)
+            and type(loss).__module__.startswith("keras.")
+            and not isinstance(loss, crossentropies)
+        ):
+            name = loss if isinstance(loss, str) else getattr(loss, "name", None)
+            name = name or loss.__name__
+            try:
+                keras.losses.get(name)
+            except ValueError:
+                raise ValueError(
+                    f"Unknown loss {name!r}: pass 'auto', a Keras cross-entropy "
+                    "such as 'sparse_categorical_crossentropy', a keras.losses.Loss, "
+                    "or a function of (labels, logits)."
+                ) from None
+            raise ValueError(
+                f"The loss {name!r} is not a classification loss of class "
+                "logits, and keras-rra's classifiers output logits for one "
+                "class per image: pass 'auto' or 'sparse_categorical_crossentropy' "
+                "(integer or one-hot labels), a keras.losses.Loss, or a function "
+                "of (labels, logits)."
+            )
         if isinstance(loss, keras.losses.Loss):
-            return loss
+            return _on_logits(loss)
         if callable(loss):
             return _ClassificationLoss(loss, name=getattr(loss, "__name__", None))
-        raise ValueError(f"`loss` must be a Keras loss; received {loss!r}.")
+        raise ValueError(
+            f"`loss` must be a Keras loss, its name or a function of (labels, "
+            f"logits); received {loss!r}."
+        )
+
+    @staticmethod
+    def _metrics_on_logits(metrics):
+        """Keras metrics as given, with cross-entropies measured on logits."""
+        if not isinstance(metrics, (list, tuple)):
+            return metrics
+        converted = []
+        for metric in metrics:
+            if isinstance(metric, str) and metric in CROSSENTROPY_NAMES[:2]:
+                metric = keras.metrics.get(metric)
+            if isinstance(metric, keras.metrics.Metric):
+                metric = _on_logits(metric)
+            converted.append(metric)
+        return converted
 
     def compile_from_config(self, config):
         # Keras skips this for models with a custom `compile`; ours accepts
@@ -281,8 +397,9 @@ class FineGrainedClassifier(keras.Model):
         # an epoch with a ragged last batch add up to `loss`.
         batch_size = keras.ops.shape(y)[0]
         total = 0.0
+        labels = self._labels_for_loss(y)
         for output, weight in self.loss_terms.items():
-            term = self.classification_loss(y, y_pred[output], sample_weight)
+            term = self.classification_loss(labels, y_pred[output], sample_weight)
             self._track(
                 f"{output}_loss", self._unscaled_for_distribution(term), batch_size
             )
@@ -294,7 +411,9 @@ class FineGrainedClassifier(keras.Model):
             if weight:
                 total = total + self._scaled_for_distribution(weight * area)
         if self.extra_loss_terms:
-            terms = self.extra_losses(x, y, y_pred, training=training)
+            terms = self.extra_losses(
+                x, self._class_indices(y), y_pred, training=training
+            )
             for name, weight in self.extra_loss_terms.items():
                 self._track(f"{name}_loss", terms[name], batch_size)
                 if weight:
@@ -374,9 +493,39 @@ class FineGrainedClassifier(keras.Model):
         layers = [self.get_layer(name) for name in self.global_stream_layers]
         return [v for layer in layers for v in layer.trainable_variables]
 
+    def _labels_for_loss(self, labels):
+        """Labels in the format Keras' own sparse or one-hot cross-entropy
+        takes, whichever the data has; other losses see them as given."""
+        loss = self.classification_loss
+        if isinstance(loss, keras.losses.SparseCategoricalCrossentropy):
+            return self._class_indices(labels)
+        one_hot_losses = (
+            keras.losses.CategoricalCrossentropy,
+            keras.losses.CategoricalFocalCrossentropy,
+        )
+        if isinstance(loss, one_hot_losses) and not self._one_hot(labels):
+            indices = keras.ops.cast(self._class_indices(labels), "int32")
+            return keras.ops.one_hot(indices, self.num_classes)
+        return labels
+
+    def _one_hot(self, labels):
+        return len(labels.shape) == 2 and labels.shape[-1] == self.num_classes
+
+    def _class_indices(self, labels):
+        """Integer labels `(batch,)` from integer `(batch,)`/`(batch, 1)` or
+        one-hot `(batch, num_classes)` labels."""
+        if self._one_hot(labels):
+            return keras.ops.argmax(labels, axis=-1)
+        if len(labels.shape) == 2 and labels.shape[-1] == 1:
+            return keras.ops.reshape(labels, (-1,))
+        return labels
+
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if isinstance(y_pred, dict):
             y_pred = y_pred["logits"]
+        if getattr(self, "_auto_metrics", False):
+            # The default metrics take either label format, as the loss does.
+            y = self._class_indices(y)
         return super().compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def get_config(self):
