@@ -159,6 +159,45 @@ def test_same_seed_same_metrics(tmp_path):
     assert results[0]["train"] == results[1]["train"]
 
 
+def test_the_run_watches_a_validation_split_and_tests_once(quick_run):
+    # By default 10% of the training split (seeded) is the validation split:
+    # history's val_ columns and metrics.json's "validation" are its
+    # numbers, measured on images the model was not trained on, and the test
+    # split is evaluated once, after training.
+    import keras
+
+    from keras_rra.training.run import load_run_config
+    from keras_rra.training.run import load_split
+
+    model_path = os.path.join(quick_run, "model.keras")
+    with open(os.path.join(quick_run, "metrics.json")) as file:
+        metrics = json.load(file)
+    with open(os.path.join(quick_run, "history.csv")) as file:
+        history = list(csv.DictReader(file))
+    assert not any(name.startswith("val_") for name in metrics["train"])
+    assert float(history[-1]["val_accuracy"]) == metrics["validation"]["accuracy"]
+    config = load_run_config(model_path)
+    assert config.validation_fraction == 0.1
+    validation, _ = load_split(config, "validation", shuffle=False)
+    model = keras.saving.load_model(model_path)
+    measured = model.evaluate(validation, verbose=0, return_dict=True)
+    assert measured["loss"] == pytest.approx(metrics["validation"]["loss"], rel=1e-4)
+
+
+def test_without_a_validation_split_nothing_is_watched(tmp_path):
+    out = str(tmp_path / "run")
+    argv = ["train", *QUICK, "--epochs", "1", "--validation-fraction", "0"]
+    assert main([*argv, "--output", out]) == 0
+    with open(os.path.join(out, "metrics.json")) as file:
+        metrics = json.load(file)
+    with open(os.path.join(out, "history.csv")) as file:
+        rows = list(csv.DictReader(file))
+    assert "validation" not in metrics and "accuracy" in metrics["test"]
+    # Keras' CSVLogger names val_ columns all the same; none has a value.
+    values = [value for key, value in rows[0].items() if key.startswith("val_")]
+    assert set(values) <= {"", "NA"}
+
+
 def test_refuses_to_overwrite_a_run(quick_run, capsys):
     assert main(["train", *QUICK, "--output", quick_run]) == 1
     assert "already holds a run" in capsys.readouterr().err

@@ -61,3 +61,16 @@ def test_run_plots_from_history_and_confusion(tmp_path):
     (tmp_path / "empty.csv").write_text("epoch,loss\n")
     with pytest.raises(ValueError, match="holds no epoch"):
         read_history(str(tmp_path / "empty.csv"))
+
+
+def test_curves_draw_validation_only_where_there_is_one():
+    from keras_rra.explain.figures import training_curves_figure
+
+    with_validation = {"epoch": [0, 1], "loss": [1.2, 0.9], "val_loss": [1.3, 1.0]}
+    # Keras' CSVLogger writes empty val_ columns when nothing was watched.
+    without = {"epoch": [0, 1], "loss": [1.2, 0.9], "val_loss": [np.nan, np.nan]}
+    labels = [
+        [line.get_label() for line in training_curves_figure(h).axes[0].lines]
+        for h in (with_validation, without)
+    ]
+    assert labels == [["train", "validation"], ["train"]]

@@ -98,3 +98,19 @@ def test_a_validation_split_is_carved_from_the_training_split():
     )
     with pytest.raises(ValueError, match="validation_fraction.*\\[0, 1\\)"):
         load("synthetic", "train", **dict(settings, validation_fraction=1.0))
+
+
+def test_a_small_training_split_still_gives_a_validation_split():
+    # 2 classes x 2 images at 10%: 0.4 of an image rounds to none; one is
+    # held out all the same, and one stays for training.
+    settings = dict(
+        num_classes=2,
+        examples_per_class=2,
+        image_size=32,
+        validation_fraction=0.1,
+        batch_size=100,
+    )
+    validation, _ = load("synthetic", "validation", **settings)
+    train, _ = load("synthetic", "train", **settings)
+    assert len(next(iter(validation))[0]) == 1
+    assert len(next(iter(train))[0]) == 3

@@ -211,6 +211,9 @@ def row_config(preset, row, seed, output_root, epochs=None):
         dict(
             settings,
             seed=seed,
+            # Each row trains on the whole training split: it chooses
+            # nothing, so it needs no validation split.
+            validation_fraction=0.0,
             validation_freq=0,
             output=os.path.join(output_root, f"{preset}-{row}-{seed}"),
         ),

@@ -146,8 +146,9 @@ def source_settings(kind, name, values):
 
 def hold_out(examples, fraction, seed, keep):
     """The examples a seeded draw puts in the held-out share `fraction`
-    (`keep=True`) or in the rest (`keep=False`): the two are disjoint and
-    cover every example, the same for the same seed. The result keeps a
+    (`keep=True`; at least one, at most all but one) or in the rest
+    (`keep=False`): the two are disjoint and cover every example, the same
+    for the same seed. The result keeps a
     known size (a full shuffle and the steps per epoch need it)."""
     import numpy as np
     import tensorflow as tf
@@ -158,7 +159,12 @@ def hold_out(examples, fraction, seed, keep):
             "validation_fraction needs a dataset of known size; this one's size "
             "is unknown."
         )
-    held = np.random.default_rng([seed, 7919]).random(count) < fraction
+    # The `round(fraction * count)` examples of the smallest draws, at least
+    # one: a small dataset still has a validation split.
+    draws = np.random.default_rng([seed, 7919]).random(count)
+    held_count = min(count - 1, max(1, round(fraction * count)))
+    held = np.zeros(count, bool)
+    held[np.argsort(draws, kind="stable")[:held_count]] = True
     chosen = held if keep else ~held
     mask = tf.constant(chosen)
     return (

@@ -136,7 +136,9 @@ def read_history(path):
     for row in rows:
         for name in columns:
             value = row.get(name)
-            columns[name].append(float(value) if value not in (None, "") else np.nan)
+            # Keras' CSVLogger writes "NA" where an epoch has no value.
+            missing = value in (None, "", "NA")
+            columns[name].append(np.nan if missing else float(value))
     return columns
 
 
@@ -155,7 +157,9 @@ def training_curves_figure(history):
     for index, name in enumerate(names):
         axis = figure.add_subplot(rows, columns, index + 1)
         axis.plot(epochs, history[name], "o-", color=BOX_COLOURS[0], label="train")
-        if f"val_{name}" in history:
+        # Keras' CSVLogger writes empty val_ columns for a run without a
+        # validation split: nothing to draw then.
+        if np.isfinite(history.get(f"val_{name}", [np.nan])).any():
             axis.plot(
                 epochs,
                 history[f"val_{name}"],

@@ -84,10 +84,11 @@ COMMON_DATA_SETTINGS = SettingGroup(
         Setting(
             "validation_fraction",
             "float",
-            0.0,
-            "share of the training split held out (seeded) as the validation "
-            "split that early stopping and --keep best watch (0: none; the test "
-            "split is never used to choose)",
+            0.1,
+            "share of the training split held out (seeded, at least one image) "
+            "as the validation split that the learning curves, early stopping and "
+            "--keep best watch (0: none; the test split is evaluated once, at "
+            "the end, and never used to choose)",
             minimum=0,
             below=1,
         ),

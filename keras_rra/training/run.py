@@ -276,7 +276,11 @@ def train(config, verbose="auto", callbacks=None):
         callbacks: extra Keras callbacks.
 
     Returns:
-        The contents of `metrics.json`, including `run_dir`.
+        The contents of `metrics.json`: `run_dir`, `model`, `dataset`,
+        `epochs`, `train_seconds`, `train` (the last epoch's training
+        metrics), `validation` (the validation split's, when
+        `validation_fraction` carves one) and `test` (the test split,
+        evaluated once after training and never used to choose).
     """
     config.validate()
     run_dir = config.output or new_run_dir()
@@ -300,10 +304,10 @@ def train(config, verbose="auto", callbacks=None):
             "train split; a classifier needs at least two."
         )
     test_data, _ = load_split(config, "test")
-    # The split the run watches: a validation split carved from the
-    # training data when there is one (early stopping and --keep best
-    # choose on it), else the test split, for learning curves only.
-    watched = test_data
+    # The split the run watches: the validation split carved from the
+    # training data (learning curves, early stopping and --keep best), or
+    # none. The test split is evaluated once, after training.
+    watched = None
     if config.validation_fraction:
         watched, _ = load_split(config, "validation", shuffle=False)
     steps = int(train_data.cardinality())
@@ -341,8 +345,6 @@ def train(config, verbose="auto", callbacks=None):
     history = trainer.fit(
         train_data,
         epochs=config.epochs,
-        # The test split is watched for learning curves only: no model
-        # selection or early stopping uses it.
         validation_data=watched if config.validation_freq else None,
         validation_freq=config.validation_freq,
         callbacks=callbacks,
@@ -356,7 +358,7 @@ def train(config, verbose="auto", callbacks=None):
         "dataset": config.dataset,
         "epochs": config.epochs,
         "train_seconds": round(train_seconds, 2),
-        "train": {name: float(values[-1]) for name, values in history.history.items()},
+        **last_epoch_metrics(history.history),
         "test": test_metrics,
     }
     localization = synthetic_localization(trainer.model, config)
@@ -366,6 +368,21 @@ def train(config, verbose="auto", callbacks=None):
         save_model(trainer.model, os.path.join(run_dir, "model.keras"))
         write_json(os.path.join(run_dir, "metrics.json"), results)
     return results
+
+
+def last_epoch_metrics(history):
+    """The last epoch's metrics of a Keras history: `train` and, where a
+    validation split was watched, `validation` (its `val_` metrics, under
+    their own names)."""
+    metrics = {"train": {}}
+    for name, values in history.items():
+        if not values:
+            continue
+        if name.startswith("val_"):
+            metrics.setdefault("validation", {})[name[4:]] = float(values[-1])
+        else:
+            metrics["train"][name] = float(values[-1])
+    return metrics
 
 
 def model_data_config(model, dataset):

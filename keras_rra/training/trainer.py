@@ -98,7 +98,7 @@ class Trainer:
         checkpoint_dir="runs/a/checkpoints",
         checkpoint_every=100,
     )
-    history = trainer.fit(train_data, epochs=15, validation_data=test_data)
+    history = trainer.fit(train_data, epochs=15, validation_data=validation_data)
     ```
     """
 
