@@ -6,6 +6,7 @@ answers at once.
 """
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -122,11 +123,68 @@ def train_flag_names():
     return list(run_settings())
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviations (`--epoch` is not silently
+    `--epochs`), and with the closest known flag or command suggested for
+    an unknown one."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, args=None, namespace=None):
+        args, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            parser = self._command_parser(args)
+            flags = [
+                option for action in parser._actions for option in action.option_strings
+            ]
+            word = unknown[0].split("=", 1)[0]
+            close = difflib.get_close_matches(word, flags, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            parser.error(f"unrecognized argument {word}{hint}")
+        return args
+
+    def _command_parser(self, args):
+        """The parser of the (sub)command the arguments chose."""
+        parser = self
+        for action in self._subparsers._group_actions if self._subparsers else []:
+            name = getattr(args, action.dest, None)
+            if name in action.choices:
+                parser = action.choices[name]
+                if isinstance(parser, _Parser) and parser._subparsers:
+                    return parser._command_parser(args)
+        return parser
+
+    def _check_value(self, action, value):
+        # An unknown command: the closest one, as for flags.
+        if action.choices is not None and value not in action.choices:
+            close = difflib.get_close_matches(value, list(action.choices), n=1)
+            if close:
+                raise argparse.ArgumentError(
+                    action,
+                    f"invalid choice: {value!r}; did you mean {close[0]!r}? "
+                    f"(choose from {', '.join(map(repr, action.choices))})",
+                )
+        super()._check_value(action, value)
+
+
+def _add_verbose(parser):
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show TensorFlow's own log lines (held back by default, whether or "
+        "not TF_CPP_MIN_LOG_LEVEL is set)",
+    )
+
+
 def _build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="keras-rra",
         description="Fine-grained image classification with RRA for Keras 3.",
     )
+    _add_verbose(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -498,6 +556,10 @@ def _build_parser():
     export.add_argument("--top-k", type=int, default=5)
     export.add_argument("--overwrite", action="store_true")
     export.add_argument("--quiet", action="store_true", help="no progress lines")
+    for command in commands.choices.values():
+        _add_verbose(command)
+    for command in benchmarks.choices.values():
+        _add_verbose(command)
     return parser
 
 
@@ -894,12 +956,14 @@ def _progress(args):
     return lambda text: print(f"keras-rra {args.command}: {text}", file=sys.stderr)
 
 
-def _load_tensorflow_quietly():
+def _load_tensorflow_quietly(verbose=False):
     """Imports TensorFlow without what its C++ side prints while it loads
-    and probes devices (oneDNN notes, CUDA probes), unless the user set
-    `TF_CPP_MIN_LOG_LEVEL`: absl writes those lines before any log level
-    applies, so only the file descriptor can hold them back."""
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+    and probes devices (oneDNN notes, CUDA probes) and with its loggers at
+    errors only, whether or not `TF_CPP_MIN_LOG_LEVEL` is set: absl writes
+    the start-up lines before any log level applies (`TF_CPP_MIN_LOG_LEVEL=3`
+    does not stop them), so only the file descriptor can hold them back.
+    `verbose` (the `--verbose` flag) leaves TensorFlow's logging as it is."""
+    if verbose or "tensorflow" in sys.modules:
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     sys.stderr.flush()
@@ -915,6 +979,11 @@ def _load_tensorflow_quietly():
                 os.dup2(saved, 2)
     finally:
         os.close(saved)
+    # Python-side lines ("WARNING:tensorflow:... retracing") too.
+    import logging
+
+    tf.get_logger().setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
 
 
 def _in_flags(message):
@@ -951,7 +1020,7 @@ def main(argv=None):
         "benchmark": _benchmark,
     }
     try:
-        _load_tensorflow_quietly()
+        _load_tensorflow_quietly(verbose=getattr(args, "verbose", False))
         return command[args.command](args)
     except (
         ValueError,

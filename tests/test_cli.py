@@ -224,6 +224,28 @@ def test_bad_input_is_one_clear_sentence(argv, message, capsys):
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        # An abbreviation is not silently taken for the flag it starts.
+        (["train", "--epoch", "1"], "argument --epoch; did you mean --epochs?"),
+        (["train", "--epocs", "1"], "argument --epocs; did you mean --epochs?"),
+        (["predict", "--model-path", "m", "--topk", "2", "x"], "mean --top-k?"),
+        (["trian"], "invalid choice: 'trian'; did you mean 'train'?"),
+        (["train", "--learning-rate", "abc"], "received 'abc', which is not a number"),
+        (["train", "--timesteps", "2.5"], "'2.5', which is not a whole number"),
+    ],
+)
+def test_command_line_mistakes_are_one_sentence_with_a_suggestion(
+    argv, message, capsys
+):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_a_file_that_is_not_a_model(tmp_path, capsys):
     fake = tmp_path / "model.keras"
     fake.write_text("hello")
@@ -886,16 +908,35 @@ def test_the_command_answers_help_without_tensorflow():
     assert result.stderr == ""
 
 
-def test_a_command_prints_no_tensorflow_log_lines(quick_run, tmp_path):
+@pytest.mark.parametrize("level", [None, "3", "0"], ids=["unset", "3", "0"])
+def test_a_command_prints_no_tensorflow_log_lines(quick_run, tmp_path, level):
+    # TF_CPP_MIN_LOG_LEVEL=3, the usual way to quiet TensorFlow, printed
+    # absl's and oneDNN's start-up lines: absl writes them before any level
+    # applies.
     image = str(tmp_path / "image.png")
     Image.fromarray(np.zeros((40, 30, 3), "uint8")).save(image)
     model = os.path.join(quick_run, "model.keras")
     environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    if level is not None:
+        environment["TF_CPP_MIN_LOG_LEVEL"] = level
     process = _cli("predict", "--model-path", model, image, env=environment)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
     assert _json_lines(out)[0]["image"] == image
     assert err.strip() == "", err
+
+
+def test_verbose_shows_tensorflow_log_lines(quick_run, tmp_path):
+    image = str(tmp_path / "image.png")
+    Image.fromarray(np.zeros((40, 30, 3), "uint8")).save(image)
+    model = os.path.join(quick_run, "model.keras")
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    argv = ["predict", "--verbose", "--model-path", model, image]
+    process = _cli(*argv, env=environment)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    # TensorFlow's own start-up lines (absl's header, oneDNN's note).
+    assert "absl" in err or "oneDNN" in err, err
 
 
 def test_bad_data_warnings_are_one_clean_line_each(tmp_path, capsys):

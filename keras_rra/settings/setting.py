@@ -219,9 +219,18 @@ class Setting:
                 "fractions": "numbers in (0, 1] separated by commas, e.g. 0.25,0.5",
                 "epochs": "epochs separated by commas, e.g. 30,60",
             }
+            what = {
+                "int": "a whole number",
+                "size": "a whole number",
+                "float": "a number",
+                "bool": "true or false",
+            }.get(self.kind)
             expected = lists.get(self.kind, self.range_text())
+            if what and expected:
+                expected = f"{what} {expected}"
+            not_what = f", which is not {what}" if what else ""
             raise argparse.ArgumentTypeError(
-                f"expected {expected}; received {text!r}"
+                f"expected {expected or what}; received {text!r}{not_what}"
             ) from None
         return word
 
