@@ -128,3 +128,26 @@ def test_bad_arguments():
         BaselineClassifier(num_classes=1, backbone="tiny", image_size=32)
     with pytest.raises(ValueError, match="Unknown `backbone`='nope'"):
         BaselineClassifier(num_classes=3, backbone="nope", image_size=32)
+
+
+def test_predict_brings_other_sizes_through_the_models_converter():
+    model = BaselineClassifier(num_classes=3, backbone="tiny", image_size=32)
+    images = np.random.RandomState(0).uniform(0, 255, (2, 100, 80, 3))
+    images = images.astype("float32")
+    converted = keras.ops.convert_to_numpy(model.image_converter(images))
+    np.testing.assert_allclose(
+        model.predict(images, verbose=0)["logits"],
+        model.predict(converted, verbose=0)["logits"],
+        atol=1e-6,
+    )
+
+
+def test_images_of_another_size_elsewhere_are_one_sentence_naming_both():
+    model = BaselineClassifier(num_classes=3, backbone="tiny", image_size=32)
+    model.compile()
+    images = np.zeros((2, 100, 80, 3), "float32")
+    expected = r"expects images of shape \(batch, 32, 32, 3\).*\((2|None), 100, 80, 3\)"
+    with pytest.raises(ValueError, match=expected):
+        model(images)
+    with pytest.raises(ValueError, match=expected):
+        model.fit(images, np.array([0, 1]), verbose=0)

@@ -441,3 +441,16 @@ def test_the_dtype_policy_is_saved_with_the_model(tmp_path):
     # Box geometry stays float32 under every policy.
     outputs = loaded(np.zeros((1, 32, 32, 3), "float32"))
     assert outputs["patch_boxes"].dtype == "float32"
+
+
+def test_navigator_trains_on_one_hot_labels_as_on_integer_labels():
+    # The navigator's teacher and ranking losses take class indices; one-hot
+    # labels are read as the indices they mark.
+    images, labels = _images(), np.array([0, 1, 2, 3])
+    losses = []
+    for targets in (labels, np.eye(4)[labels]):
+        keras.utils.set_random_seed(0)
+        model = RRAClassifier(**{**SMALL, "patch": "navigator"})
+        model.compile()
+        losses.append(model.evaluate(images, targets, verbose=0, return_dict=True))
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)

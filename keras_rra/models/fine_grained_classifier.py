@@ -128,6 +128,9 @@ class FineGrainedClassifier(keras.Model):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        # Images are checked in `call`, in a sentence that names both sizes
+        # (Keras' own input spec check says only "incompatible").
+        self.input_spec = None
         self.num_classes = num_classes
         self.class_names = class_names
         self.image_converter = self._converter(image_converter)
@@ -199,6 +202,26 @@ class FineGrainedClassifier(keras.Model):
         self._check_images(inputs)
         return super().call(inputs, training=training, mask=mask)
 
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict`; an array of images of another size is
+        first brought to the model's input size by the model's own
+        `image_converter` (the evaluation transform of its training data),
+        as `keras-rra predict` and every export format do."""
+        return super().predict(self._converted(x), *args, **kwargs)
+
+    def _converted(self, images):
+        """Images in an array of another height or width than the model's,
+        through `image_converter`; anything else as it is."""
+        if self.image_converter is None or isinstance(images, dict):
+            return images
+        shape = tuple(getattr(images, "shape", ()))
+        if len(shape) not in (3, 4) or shape[-1] != 3:
+            return images
+        expected = tuple(self.inputs[0].shape[1:3])
+        if tuple(shape[-3:-1]) == expected:
+            return images
+        return keras.ops.convert_to_numpy(self.image_converter(images))
+
     def _check_images(self, inputs):
         """Raises a readable error for images of the wrong rank or size."""
         images = inputs
@@ -218,10 +241,16 @@ class FineGrainedClassifier(keras.Model):
             for want, got in zip(expected, shape[1:], strict=True)
         )
         if not compatible:
+            hint = ""
+            if len(shape) == 4 and self.image_converter is not None:
+                hint = (
+                    " `model.predict` resizes images itself; elsewhere pass "
+                    "them through `model.image_converter` first."
+                )
             raise ValueError(
                 f"{type(self).__name__} expects images of shape (batch, "
                 f"{', '.join(str(size) for size in expected)}): RGB float pixels "
-                f"in [0, 255]; received shape {shape}."
+                f"in [0, 255]; received shape {shape}.{hint}"
             )
 
     @staticmethod
