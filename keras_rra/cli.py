@@ -169,6 +169,15 @@ class _Parser(argparse.ArgumentParser):
         super()._check_value(action, value)
 
 
+def _add_max_image_pixels(parser):
+    """The pixel limit of untrusted images, as `train` declares it."""
+    from keras_rra.settings.data_settings import COMMON_DATA_SETTINGS
+
+    setting = COMMON_DATA_SETTINGS["max_image_pixels"]
+    _add_setting(parser, setting.name, setting)
+    parser.set_defaults(max_image_pixels=setting.default)
+
+
 def _add_verbose(parser):
     parser.add_argument(
         "--verbose",
@@ -503,6 +512,7 @@ def _build_parser():
     predict.add_argument(
         "--output", help="write a CSV file (image, top-k classes and scores, error)"
     )
+    _add_max_image_pixels(predict)
     predict.add_argument(
         "images", nargs="+", metavar="IMAGE", help="image files, folders or globs"
     )
@@ -522,6 +532,7 @@ def _build_parser():
         type=int,
         help="the class to explain (default: each image's predicted class)",
     )
+    _add_max_image_pixels(explain)
     explain.add_argument(
         "images", nargs="+", metavar="IMAGE", help="image files, folders or globs"
     )
@@ -554,6 +565,7 @@ def _build_parser():
         help="int8: dataset whose training images calibrate (default: the run's)",
     )
     export.add_argument("--top-k", type=int, default=5)
+    _add_max_image_pixels(export)
     export.add_argument("--overwrite", action="store_true")
     export.add_argument("--quiet", action="store_true", help="no progress lines")
     for command in commands.choices.values():
@@ -625,7 +637,11 @@ def _explain(args):
     model = load_classifier(args.model_path)
     say(f"explaining into {args.output}")
     for result in explain_files(
-        model, args.images, args.output, class_index=args.class_index
+        model,
+        args.images,
+        args.output,
+        class_index=args.class_index,
+        max_image_pixels=args.max_image_pixels,
     ):
         print(json.dumps(result))
     return 0
@@ -744,6 +760,7 @@ def _export(args):
         calibration_dataset=args.calibration_dataset,
         top_k=args.top_k,
         progress=_progress(args),
+        max_image_pixels=args.max_image_pixels,
     )
     print(json.dumps(written, sort_keys=True))
     return 0
@@ -759,7 +776,12 @@ def _predict(args):
     # The model carries its own preprocessing and class names, in every
     # format: nothing beside the file is read.
     predictor = load_predictor(args.model_path)
-    results = predict_files(predictor, args.images, top_k=args.top_k)
+    results = predict_files(
+        predictor,
+        args.images,
+        top_k=args.top_k,
+        max_image_pixels=args.max_image_pixels,
+    )
     if not results:
         raise ValueError(f"No image file in {', '.join(args.images)}.")
     failed = [result for result in results if "error" in result]

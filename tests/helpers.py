@@ -485,3 +485,42 @@ def fake_speed_result():
             }  # fmt: skip
         },
     }
+
+
+def bomb_png(width, height):
+    """A PNG of a few dozen bytes whose header declares `width` x `height`
+    (8-bit RGB) and whose data ends at once: a decompression bomb as far
+    as any reader that trusts the header before decoding is concerned."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        body = kind + data
+        return (
+            struct.pack(">I", len(data))
+            + body
+            + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def bomb_jpeg(width, height):
+    """A small real JPEG whose frame header is changed to declare `width` x
+    `height`."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (120, 60, 30)).save(buffer, format="JPEG")
+    data = bytearray(buffer.getvalue())
+    frame = data.index(b"\xff\xc0")
+    data[frame + 5 : frame + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)

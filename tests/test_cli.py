@@ -246,6 +246,26 @@ def test_command_line_mistakes_are_one_sentence_with_a_suggestion(
     assert message in err and "Traceback" not in err
 
 
+def test_predict_refuses_an_image_over_the_pixel_limit(quick_run, tmp_path, capsys):
+    # It died with Pillow's DecompressionBombError traceback.
+    from tests.helpers import bomb_png
+
+    bomb, good = tmp_path / "bomb.png", tmp_path / "good.png"
+    bomb.write_bytes(bomb_png(20000, 20000))
+    Image.fromarray(np.zeros((40, 30, 3), "uint8")).save(good)
+    model = os.path.join(quick_run, "model.keras")
+    code = main(["predict", "--model-path", model, str(bomb), str(good)])
+    captured = capsys.readouterr()
+    lines = _json_lines(captured.out)
+    assert code == 1 and "predictions" in lines[1]
+    assert "declares more than 178,956,970 pixels" in lines[0]["error"]
+    assert "max_image_pixels" in captured.err and "Traceback" not in captured.err
+    # The limit is a flag of its own.
+    argv = ["predict", "--model-path", model, "--max-image-pixels", "1000", str(good)]
+    assert main(argv) == 1
+    assert "limit of 1,000" in capsys.readouterr().out
+
+
 def test_a_file_that_is_not_a_model(tmp_path, capsys):
     fake = tmp_path / "model.keras"
     fake.write_text("hello")

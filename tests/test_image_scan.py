@@ -132,3 +132,40 @@ def test_check_image_reports_size_or_reason(tmp_path):
     path = solid_image(str(tmp_path / "a.jpg"), COLOUR, size=(30, 70))
     assert check_image(path) == ((30, 70), None)
     assert check_image(str(tmp_path / "missing.jpg")) == (None, "no such file")
+
+
+def test_an_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
+    from keras_rra.data.image_scan import check_image
+    from tests.helpers import bomb_png
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bomb_png(9000, 9000))  # a 100-byte file
+    size, reason = check_image(str(path))
+    assert size is None
+    assert "9000x9000 = 81,000,000 pixels" in reason
+    assert "limit of 64,000,000 (max_image_pixels); it was not decoded" in reason
+    small = tmp_path / "small.png"
+    Image.new("RGB", (40, 30)).save(small)
+    assert check_image(str(small), max_pixels=1200) == ((30, 40), None)
+    assert "limit of 1,199" in check_image(str(small), max_pixels=1199)[1]
+    # Above Pillow's own limit (which refuses to open the file): one
+    # sentence, not its exception.
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(bomb_png(20000, 20000))
+    size, reason = check_image(str(huge))
+    assert size is None and "more than 178,956,970 pixels" in reason
+    assert "limit of 64,000,000 (max_image_pixels)" in reason
+    assert "max_image_pixels" not in check_image(str(huge), max_pixels=2**40)[1]
+
+
+def test_training_data_skips_an_image_over_the_limit_by_name(tmp_path):
+    from tests.helpers import bomb_png
+
+    folder = tmp_path / "train" / "a"
+    good = len(_write_good_files(str(folder)))
+    (folder / "bomb.png").write_bytes(bomb_png(9000, 9000))
+    with pytest.warns(BadDataWarning, match="bomb.png: declares 9000x9000"):
+        dataset, _ = load(f"folder:{tmp_path}", "train", image_size=16)
+    assert sum(int(labels.shape[0]) for _, labels in dataset) == good
+    with pytest.raises(ValueError, match=r"bomb\.png: declares"):
+        load(f"folder:{tmp_path}", "train", image_size=16, on_bad_image="error")

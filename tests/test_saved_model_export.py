@@ -11,6 +11,8 @@ from keras_rra.export import export_saved_model
 from keras_rra.export import next_version
 from keras_rra.export.serving_warmup import WARMUP_FILE
 from keras_rra.models import BaselineClassifier
+from tests.helpers import bomb_jpeg
+from tests.helpers import bomb_png
 from tests.helpers import tiny_rra
 
 NAMES = ["a", "b", "c"]
@@ -94,6 +96,32 @@ def test_a_bad_request_fails_alone_and_serving_goes_on(served, payload, message)
         image_bytes=tf.constant([_encode(_pixels())])
     )
     assert outputs["probabilities"].shape == (1, 3)
+
+
+@pytest.mark.parametrize("bomb", [bomb_png(20000, 20000), bomb_jpeg(60000, 50000)])
+def test_an_image_over_the_pixel_limit_is_refused_before_decoding(served, bomb):
+    # A 100-byte PNG that declares 20000 x 20000 took 3.7 s and ~2 GB to
+    # answer: now its header is read first, the request fails alone, naming
+    # the limit, and the next one is served.
+    loaded, _ = served
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match="64000000 pixels.*max_image_pixels"
+    ):
+        loaded.signatures["serving_default"](image_bytes=tf.constant([bomb]))
+    outputs = loaded.signatures["serving_default"](
+        image_bytes=tf.constant([_encode(_pixels())])
+    )
+    assert outputs["probabilities"].shape == (1, 3)
+
+
+def test_the_pixel_limit_is_set_at_export(model, tmp_path):
+    path = export_saved_model(model, str(tmp_path / "m"), max_image_pixels=32 * 32)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    assert serve(image_bytes=tf.constant([_encode(_pixels())]))["probabilities"].shape
+    with pytest.raises(tf.errors.InvalidArgumentError, match="1024 pixels"):
+        serve(image_bytes=tf.constant([_encode(_pixels(33, 32))]))
+    with pytest.raises(ValueError, match="max_image_pixels"):
+        export_saved_model(model, str(tmp_path / "n"), max_image_pixels=0)
 
 
 def test_warmup_file_holds_a_serving_request(served):

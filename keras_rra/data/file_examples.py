@@ -6,6 +6,7 @@ import numpy as np
 
 from keras_rra.data.bad_data import stop_on_problems
 from keras_rra.data.image_scan import scan_images
+from keras_rra.settings.data_settings import MAX_IMAGE_PIXELS
 
 
 @dataclasses.dataclass
@@ -57,13 +58,13 @@ class FileExamples:
             object_boxes=pick(self.object_boxes),
         )
 
-    def checked(self, on_bad_image):
+    def checked(self, on_bad_image, max_image_pixels=MAX_IMAGE_PIXELS):
         """Reads every file once; leaves out (or stops at) the bad ones.
 
         Object boxes in pixels become normalised boxes of the image as the
         pipeline presents it (after `crop_bottom`), clipped to [0, 1].
         """
-        results = scan_images(self.paths)
+        results = scan_images(self.paths, max_pixels=max_image_pixels)
         problems = []
         sizes = np.zeros((len(self), 2), "float32")
         for index, (size, reason) in enumerate(results):

@@ -11,6 +11,7 @@ from keras_rra.data.image_scan import IMAGE_EXTENSIONS
 from keras_rra.data.image_scan import check_image
 from keras_rra.data.image_scan import has_image_extension
 from keras_rra.data.pipeline import decode_image_file
+from keras_rra.settings.data_settings import MAX_IMAGE_PIXELS
 
 _GLOB_CHARACTERS = "*?["
 
@@ -55,7 +56,7 @@ def expand_image_paths(items):
     return paths
 
 
-def read_image(path):
+def read_image(path, max_pixels=MAX_IMAGE_PIXELS):
     """Reads an image file as uint8 RGB pixels, exactly as training does.
 
     One decoder everywhere: this is `tf.io.decode_image`, as in the input
@@ -67,6 +68,8 @@ def read_image(path):
 
     Args:
         path: the image file.
+        max_pixels: a file whose header declares more pixels is refused
+            before it is decoded (see `max_image_pixels`).
 
     Returns:
         `(height, width, 3)` uint8 array.
@@ -83,7 +86,7 @@ def read_image(path):
         raise FileNotFoundError(f"Image file {path!r} does not exist.")
     # Pillow names the problem in a sentence; TensorFlow's decoder would
     # answer with a stack trace.
-    _, reason = check_image(path)
+    _, reason = check_image(path, max_pixels)
     if reason is not None:
         raise ValueError(f"Cannot read image {path!r}: {reason}.")
     try:

@@ -20,6 +20,7 @@ from keras_rra.data.sources import DATA_SOURCES
 from keras_rra.data.sources.data_source import SourceRequest
 from keras_rra.data.tfds_datasets import KNOWN_DATASETS
 from keras_rra.settings.data_settings import COMMON_DATA_SETTINGS
+from keras_rra.settings.data_settings import MAX_IMAGE_PIXELS
 from keras_rra.settings.data_settings import SOURCE_SETTINGS
 from keras_rra.utils.validation import check_positive_int
 
@@ -190,6 +191,7 @@ def load(
     cache=None,
     data_dir=None,
     validation_fraction=0.0,
+    max_image_pixels=MAX_IMAGE_PIXELS,
     **settings,
 ):
     """Loads a dataset split as a batched, prefetched `tf.data.Dataset`.
@@ -245,6 +247,8 @@ def load(
         validation_fraction: above 0, split `"validation"` is this share of
             the training examples (chosen with `seed`) and split `"train"`
             is the rest, for any dataset.
+        max_image_pixels: an image file whose header declares more pixels
+            is not decoded: it is a bad image (see `on_bad_image`).
         **settings: the source's own settings (see above).
 
     Returns:
@@ -292,6 +296,9 @@ def load(
             image_size=augment.image_size,
             data_dir=data_dir,
             settings=own,
+            max_image_pixels=COMMON_DATA_SETTINGS.check_value(
+                "max_image_pixels", max_image_pixels
+            ),
         )
     )
     report_problems(found.problems, "skip", name)

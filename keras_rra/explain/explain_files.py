@@ -12,12 +12,20 @@ from keras_rra.explain.figures import confusion_matrix
 from keras_rra.explain.figures import save_explanation
 from keras_rra.explain.figures import write_run_plots
 from keras_rra.explain.model_explanations import explain_images
+from keras_rra.settings.data_settings import MAX_IMAGE_PIXELS
 from keras_rra.training.inference import class_names_of
 from keras_rra.training.inference import load_classifier
 from keras_rra.training.inference import prepare_image
 
 
-def explain_files(model, paths, output_dir, class_index=None, batch_size=16):
+def explain_files(
+    model,
+    paths,
+    output_dir,
+    class_index=None,
+    batch_size=16,
+    max_image_pixels=MAX_IMAGE_PIXELS,
+):
     """Writes one figure per image file to `output_dir/<name>.png`.
 
     Each file is decoded as training decodes images and sized by the
@@ -30,6 +38,8 @@ def explain_files(model, paths, output_dir, class_index=None, batch_size=16):
         output_dir: where the PNGs go (made if missing).
         class_index: the class to explain (default: each one's prediction).
         batch_size: images explained at a time.
+        max_image_pixels: a file whose header declares more pixels is
+            skipped, with a warning, without being decoded.
 
     Returns:
         One dict per image explained: `image`, `figure`, `class`,
@@ -45,7 +55,8 @@ def explain_files(model, paths, output_dir, class_index=None, batch_size=16):
     images, readable = [], []
     for path in files:
         try:
-            images.append(prepare_image(read_image(path), size, converter))
+            image = read_image(path, max_image_pixels)
+            images.append(prepare_image(image, size, converter))
             readable.append(path)
         except (ValueError, OSError) as error:
             warnings.warn(f"skipped {path}: {error}", stacklevel=2)

@@ -18,6 +18,7 @@ from keras_rra.export.saved_model_export import version_numbers
 from keras_rra.export.tflite_export import QUANTIZATIONS
 from keras_rra.export.tflite_export import export_tflite
 from keras_rra.export.tflite_export import int8_float_layers
+from keras_rra.settings.data_settings import MAX_IMAGE_PIXELS
 from keras_rra.training.inference import class_names_of
 from keras_rra.training.inference import load_classifier
 from keras_rra.training.run import load_run_config
@@ -67,6 +68,7 @@ def export_model(
     calibration_dataset=None,
     top_k=5,
     progress=None,
+    max_image_pixels=MAX_IMAGE_PIXELS,
 ):
     """Exports a saved classifier; returns `{format: path}` of what it wrote.
 
@@ -87,6 +89,8 @@ def export_model(
     folder holding anything else, or a target exists (without `overwrite`);
     and a request that fails part-way takes back what it wrote.
     `progress`, a function of one line of text, hears each stage.
+    `max_image_pixels` is the SavedModel's limit on the pixels an encoded
+    image may declare (see `export_saved_model`).
     """
     say = progress or (lambda text: None)
     check_choice("format", export_format, FORMATS)
@@ -154,6 +158,7 @@ def export_model(
                 top_k=top_k,
                 class_names=names,
                 overwrite=overwrite,
+                max_image_pixels=max_image_pixels,
             )
             created.append(stem)
         else:

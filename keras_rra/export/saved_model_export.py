@@ -9,10 +9,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rra.export.atomic import atomic_output
+from keras_rra.export.image_header import declared_pixels
 from keras_rra.export.model_metadata import model_metadata
 from keras_rra.export.model_metadata import write_saved_model_metadata
 from keras_rra.export.serving_warmup import predict_log
 from keras_rra.export.serving_warmup import write_warmup
+from keras_rra.settings.data_settings import COMMON_DATA_SETTINGS
+from keras_rra.settings.data_settings import MAX_IMAGE_PIXELS
 from keras_rra.training.inference import class_names_of
 
 SERVING_SIGNATURE = "serving_default"
@@ -57,7 +60,9 @@ def _image_size(model):
     return tuple(int(size) for size in model.inputs[0].shape[1:3])
 
 
-def serving_functions(model, class_names=None, top_k=5):
+def serving_functions(
+    model, class_names=None, top_k=5, max_image_pixels=MAX_IMAGE_PIXELS
+):
     """The two serving functions of `model`, as `tf.function`s.
 
     Returns:
@@ -67,9 +72,15 @@ def serving_functions(model, class_names=None, top_k=5):
         animation frames after the first are dropped) and brought to the
         model's size by the model's own `image_converter` (the evaluation
         resize and crop of its data); `images` are float RGB pixels in
-        [0, 255] at the model's size.
+        [0, 255] at the model's size. An encoded image whose header declares
+        more than `max_image_pixels` pixels is refused before it is decoded:
+        the request fails with an `InvalidArgument` error that names the
+        limit, and the next request is served as usual.
     """
     check_exportable(model)
+    max_image_pixels = COMMON_DATA_SETTINGS.check_value(
+        "max_image_pixels", max_image_pixels
+    )
     height, width = _image_size(model)
     converter = model.image_converter
     if converter is None:
@@ -105,6 +116,17 @@ def serving_functions(model, class_names=None, top_k=5):
         # Explicitly first: otherwise the decoder may fail before the check
         # runs, with a less helpful message.
         with tf.control_dependencies([not_empty]):
+            # The header only: a small file may declare a huge image.
+            small_enough = tf.debugging.assert_less_equal(
+                declared_pixels(image_bytes),
+                tf.constant(max_image_pixels, tf.int64),
+                message=(
+                    "the image's header declares more than "
+                    f"{max_image_pixels} pixels (width x height), the limit "
+                    "set at export (max_image_pixels); it was not decoded"
+                ),
+            )
+        with tf.control_dependencies([small_enough]):
             image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
         return tf.ensure_shape(converter(image), (height, width, 3))
 
@@ -141,6 +163,7 @@ def export_saved_model(
     top_k=5,
     class_names=None,
     overwrite=False,
+    max_image_pixels=MAX_IMAGE_PIXELS,
 ):
     """Exports `model` as `output/VERSION/`, a SavedModel for TF Serving.
 
@@ -152,6 +175,8 @@ def export_saved_model(
         top_k: how many classes the `top_k_*` outputs list.
         class_names: default: the model's own, else its indices.
         overwrite: replace an existing version.
+        max_image_pixels: `serving_default` refuses an encoded image whose
+            header declares more pixels, before decoding it.
 
     Returns:
         The version folder written.
@@ -167,7 +192,7 @@ def export_saved_model(
     if version < 1:
         raise ValueError(f"`version` must be >= 1; received {version}.")
     names_list = list(class_names or class_names_of(model))
-    functions = serving_functions(model, names_list, top_k)
+    functions = serving_functions(model, names_list, top_k, max_image_pixels)
     path = os.path.join(output, str(int(version)))
     height, width = _image_size(model)
     with atomic_output(path, overwrite=overwrite) as partial:

@@ -77,10 +77,25 @@ SOURCE_SETTINGS = {
     "tfds": TFDS_SETTINGS,
 }
 
+# The most pixels an image file may declare in its header before it is
+# decoded: 64 megapixels (an 8000 x 8000 photo) decode to 192 MB of RGB; a
+# 1.2 MB PNG that declares 20000 x 20000 would take ~2 GB.
+MAX_IMAGE_PIXELS = 64_000_000
+
 # Settings of every dataset: which one, where, and how it is read.
 COMMON_DATA_SETTINGS = SettingGroup(
     "data",
     [
+        Setting(
+            "max_image_pixels",
+            "int",
+            MAX_IMAGE_PIXELS,
+            "the most pixels (width x height) an image file may declare in its "
+            "header; a larger one is refused before it is decoded, in training "
+            "data, predict, explain and the SavedModel's serving_default",
+            minimum=1,
+            resumable=True,
+        ),
         Setting(
             "validation_fraction",
             "float",

@@ -9,6 +9,7 @@ import numpy as np
 
 from keras_rra.data.image_files import expand_image_paths
 from keras_rra.data.image_files import read_image
+from keras_rra.settings.data_settings import MAX_IMAGE_PIXELS
 
 
 def load_classifier(path):
@@ -114,7 +115,9 @@ class KerasPredictor:
         return keras.ops.convert_to_numpy(keras.ops.softmax(outputs["logits"], axis=-1))
 
 
-def predict_files(predictor, paths, top_k=5, batch_size=64):
+def predict_files(
+    predictor, paths, top_k=5, batch_size=64, max_image_pixels=MAX_IMAGE_PIXELS
+):
     """Predicts the top-k classes of image files.
 
     Each file is decoded as training decodes images and brought to the
@@ -133,6 +136,8 @@ def predict_files(predictor, paths, top_k=5, batch_size=64):
             patterns (see `keras_rra.data.image_files.expand_image_paths`).
         top_k: how many classes each result lists.
         batch_size: images read and predicted at a time.
+        max_image_pixels: a file whose header declares more pixels gets an
+            `"error"` without being decoded.
 
     Returns:
         One dict per image, in order: `{"image", "predictions": [{"class",
@@ -149,19 +154,23 @@ def predict_files(predictor, paths, top_k=5, batch_size=64):
     results = []
     for start in range(0, len(paths), batch_size):
         results.extend(
-            _predict_chunk(predictor, paths[start : start + batch_size], top_k)
+            _predict_chunk(
+                predictor, paths[start : start + batch_size], top_k, max_image_pixels
+            )
         )
     return results
 
 
-def _predict_chunk(predictor, paths, top_k):
+def _predict_chunk(predictor, paths, top_k, max_image_pixels):
     results = [None] * len(paths)
     readable, images = [], []
     converter = getattr(predictor, "image_converter", None)
     for index, path in enumerate(paths):
         try:
             images.append(
-                prepare_image(read_image(path), predictor.image_size, converter)
+                prepare_image(
+                    read_image(path, max_image_pixels), predictor.image_size, converter
+                )
             )
             readable.append(index)
         except (FileNotFoundError, ValueError) as error:

@@ -63,6 +63,7 @@ def load_split(config, split, shuffle=None):
         cache=config.cache,
         data_dir=config.data_dir,
         validation_fraction=config.validation_fraction,
+        max_image_pixels=config.max_image_pixels,
         image_size=smaller_side(config.input_size or config.image_size),
         **{name: getattr(config, name) for name in SOURCE_SETTINGS[kind].names()},
     )

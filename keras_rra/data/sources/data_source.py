@@ -3,6 +3,7 @@
 import abc
 import dataclasses
 
+from keras_rra.settings.data_settings import MAX_IMAGE_PIXELS
 from keras_rra.settings.setting_group import SettingGroup
 
 
@@ -22,6 +23,8 @@ class SourceRequest:
         image_size: the working size of the images.
         data_dir: the data folder (tfds).
         settings: the source's own settings (see `DataSource.settings`).
+        max_image_pixels: the most pixels a file may declare before it is
+            decoded (files only; tfds decodes its own records).
     """
 
     name: str
@@ -35,6 +38,7 @@ class SourceRequest:
     image_size: int
     data_dir: str | None
     settings: dict
+    max_image_pixels: int = MAX_IMAGE_PIXELS
 
 
 @dataclasses.dataclass

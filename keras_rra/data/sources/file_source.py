@@ -27,7 +27,7 @@ class FileSource(DataSource):
             raise ValueError(
                 f"{source} has no object boxes (no boxes file in its folder)."
             )
-        files = files.checked(request.on_bad_image)
+        files = files.checked(request.on_bad_image, request.max_image_pixels)
         problems = files.problems
         box_column = None
         if request.boxes == "object":
