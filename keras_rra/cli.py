@@ -208,10 +208,12 @@ def _build_parser():
     train.add_argument(
         "--resume",
         metavar="RUN",
-        help="continue the unfinished run in folder RUN from its last checkpoint "
-        "(flags may change only epochs, validation, data location, strategy, jit, "
-        "checkpointing); a run folder given as --output with a checkpoint "
-        "resumes too",
+        help="continue the run in folder RUN from its last checkpoint: an "
+        "unfinished one, or a finished one to more --epochs (flags may change "
+        "only epochs, validation, data location, strategy, jit, checkpointing); "
+        "a run folder given as --output with a checkpoint resumes too. To train "
+        "a new run from a saved model's weights (new data, other classes), use "
+        "--init-from MODEL.keras",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -579,11 +581,22 @@ def _config_from(args):
     from keras_rra.training.config import TrainConfig
 
     values = vars(args)
-    config = (
-        TrainConfig.from_file(values["config"]) if "config" in values else TrainConfig()
-    )
+    given = {}
+    if "config" in values:
+        config = TrainConfig.from_file(values["config"])
+        given.update(TrainConfig.read_file(values["config"]))
+    else:
+        config = TrainConfig()
     flags = {key: values[key] for key in train_flag_names() if key in values}
-    return config.replace(**flags)
+    given.update(flags)
+    config = config.replace(**flags)
+    if config.init_from:
+        # Fine-tuning keeps the saved model's settings unless given.
+        from keras_rra.training.run import init_from_settings
+
+        given = {str(key).replace("-", "_") for key in given}
+        config = init_from_settings(config, given)
+    return config
 
 
 def _train(args):

@@ -198,6 +198,59 @@ def test_without_a_validation_split_nothing_is_watched(tmp_path):
     assert set(values) <= {"", "NA"}
 
 
+def test_a_finished_run_trains_on_to_more_epochs(tmp_path, capsys):
+    # "Run ... is finished (it has model.keras)." was the only answer.
+    run, straight = str(tmp_path / "run"), str(tmp_path / "straight")
+    assert main(["train", *QUICK, "--epochs", "1", "--output", run]) == 0
+    assert main(["train", "--resume", run, "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "is finished after 1 epochs: pass --epochs more than 1" in err
+    assert f"--init-from {run}" in err
+    assert main(["train", "--resume", run, "--epochs", "2", "--quiet"]) == 0
+    assert main(["train", *QUICK, "--epochs", "2", "--output", straight]) == 0
+    with open(os.path.join(run, "history.csv")) as file:
+        assert [row["epoch"] for row in csv.DictReader(file)] == ["0", "1"]
+    # From the last checkpoint: the same as two epochs in one go.
+    assert _metrics(run)["epochs"] == 2
+    assert _metrics(run)["test"] == pytest.approx(_metrics(straight)["test"])
+
+
+def test_fine_tune_from_a_saved_model_with_other_classes(quick_run, tmp_path):
+    model = os.path.join(quick_run, "model.keras")
+    out = str(tmp_path / "tuned")
+    argv = ["train", "--init-from", model, "--num-classes", "3", "--epochs", "1"]
+    assert main([*argv, "--examples-per-class", "4", "--quiet", "--output", out]) == 0
+    metrics = _metrics(out)
+    # The heads and the navigator's teacher start afresh; the rest is kept.
+    assert metrics["init_from"] == {
+        "path": model,
+        "rebuilt_layers": ["global_classifier", "local_classifier", "part_teacher"],
+    }
+    with open(os.path.join(out, "config.json")) as file:
+        config = json.load(file)
+    # The saved model's settings, where no flag changes them.
+    assert (config["timesteps"], config["lstm_units"], config["num_classes"]) == (
+        3,
+        16,
+        3,
+    )
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--init-from", "no/such.keras"], "'no/such.keras' does not exist"),
+        (["--model", "baseline"], "holds a RRAClassifier; model 'baseline'"),
+    ],
+)
+def test_fine_tune_mistakes_are_one_sentence(quick_run, extra, message, capsys):
+    model = os.path.join(quick_run, "model.keras")
+    argv = ["train", "--init-from", model, *extra, "--epochs", "1", "--quiet"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_refuses_to_overwrite_a_run(quick_run, capsys):
     assert main(["train", *QUICK, "--output", quick_run]) == 1
     assert "already holds a run" in capsys.readouterr().err

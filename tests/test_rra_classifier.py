@@ -454,3 +454,45 @@ def test_navigator_trains_on_one_hot_labels_as_on_integer_labels():
         model.compile()
         losses.append(model.evaluate(images, targets, verbose=0, return_dict=True))
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
+def test_from_trained_keeps_the_backbones_and_rebuilds_the_heads(tmp_path):
+    trained = RRAClassifier(**{**SMALL, "patch": "navigator"})
+    trained.save(tmp_path / "trained.keras")
+    tuned = RRAClassifier.from_trained(
+        str(tmp_path / "trained.keras"), num_classes=6, class_names=list("abcdef")
+    )
+    assert tuned.num_classes == 6 and tuned.class_names == list("abcdef")
+    assert tuned.rebuilt_layers == [
+        "global_classifier",
+        "local_classifier",
+        "part_teacher",
+    ]
+    for name in ("global_backbone", "local_backbone", "recursive_refinement"):
+        for mine, theirs in zip(
+            tuned.get_layer(name).get_weights(),
+            trained.get_layer(name).get_weights(),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(mine, theirs)
+    assert tuned.get_layer("global_classifier").get_weights()[0].shape[-1] == 6
+    # The same classes: every weight is kept, so the same predictions.
+    same = RRAClassifier.from_trained(trained)
+    images = _images()
+    np.testing.assert_allclose(
+        same.predict(images, verbose=0)["logits"],
+        trained.predict(images, verbose=0)["logits"],
+        atol=1e-6,
+    )
+    assert same.rebuilt_layers == []
+
+
+def test_from_trained_refuses_another_model_or_nothing_in_common():
+    from keras_rra.models import BaselineClassifier
+
+    baseline = BaselineClassifier(num_classes=4, backbone="tiny", image_size=32)
+    with pytest.raises(ValueError, match="needs a RRAClassifier; received a Base"):
+        RRAClassifier.from_trained(baseline)
+    other = RRAClassifier(**SMALL)
+    with pytest.raises(ValueError, match="share no layer"):
+        other.copy_weights_from(baseline)

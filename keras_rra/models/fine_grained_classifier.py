@@ -1,5 +1,6 @@
 import contextlib
 import functools
+import os
 
 import keras
 
@@ -48,6 +49,13 @@ class _ClassificationLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         return self.function(y_true, y_pred)
+
+
+def _own_layers(model):
+    """The layers of `model`'s graph and those it keeps outside the graph
+    (a navigator's teacher, used by the losses in training only)."""
+    # Keras' own walk over a layer's tracked attributes, one level deep.
+    return list(model._flatten_layers(include_self=False, recursive=False))
 
 
 def _on_logits(loss_or_metric):
@@ -167,6 +175,79 @@ class FineGrainedClassifier(keras.Model):
             if name in cls.settings
         }
         return cls(num_classes=num_classes, **{**values, **kwargs})
+
+    @classmethod
+    def from_trained(cls, model, **changes):
+        """A new classifier that starts from a trained one: its settings
+        (changed by `changes`) and every weight that still fits.
+
+        The way to fine-tune on new data: with another `num_classes` (and
+        `class_names`), the layers whose weights depend on the class count
+        (the classification heads, a navigator's teacher) start afresh and
+        everything else, the backbones first, keeps its trained weights.
+
+        Args:
+            model: a classifier of this class, or the path of its `.keras`
+                file.
+            **changes: constructor arguments to change (`num_classes`,
+                `class_names`, `image_converter`, `timesteps`, ...).
+
+        Returns:
+            The new classifier, not compiled. Its `rebuilt_layers` names
+            the layers that start afresh.
+
+        Example:
+
+        >>> model = RRAClassifier.from_trained(
+        ...     "runs/a/model.keras", num_classes=5, class_names=names
+        ... )
+        >>> model.rebuilt_layers
+        ['global_classifier', 'local_classifier', 'part_teacher']
+        """
+        if isinstance(model, (str, os.PathLike)):
+            model = keras.saving.load_model(model)
+        if type(model) is not cls:
+            raise ValueError(
+                f"{cls.__name__}.from_trained needs a {cls.__name__}; "
+                f"received a {type(model).__name__}."
+            )
+        config = {**model.get_config(), **changes}
+        if "num_classes" in changes and "class_names" not in changes:
+            config["class_names"] = None
+        config.pop("name", None)
+        new = cls.from_config(config)
+        new.rebuilt_layers = new.copy_weights_from(model)
+        return new
+
+    def copy_weights_from(self, model):
+        """Copies the weights of every layer of `model` whose counterpart
+        here (the layer of the same name) has weights of the same shapes.
+
+        Returns:
+            The names of the layers with weights that were not copied (no
+            counterpart, or other shapes), which keep their initial weights.
+
+        Raises:
+            ValueError: when no weight at all could be copied.
+        """
+        rebuilt, copied = [], 0
+        theirs = {layer.name: layer for layer in _own_layers(model)}
+        for layer in _own_layers(self):
+            if not layer.weights:
+                continue
+            source = theirs.get(layer.name)
+            shapes = [tuple(weight.shape) for weight in layer.weights]
+            if source is None or shapes != [tuple(w.shape) for w in source.weights]:
+                rebuilt.append(layer.name)
+                continue
+            layer.set_weights(source.get_weights())
+            copied += 1
+        if not copied:
+            raise ValueError(
+                f"{model.name} and {self.name} share no layer with weights of the "
+                "same shapes: nothing to start from (is it the same backbone?)."
+            )
+        return rebuilt
 
     def _converter(self, image_converter):
         if isinstance(image_converter, dict):

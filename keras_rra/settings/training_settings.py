@@ -15,6 +15,15 @@ TRAINING_SETTINGS = SettingGroup(
     [
         Setting("epochs", "int", 15, "training epochs", minimum=1, resumable=True),
         Setting(
+            "init_from",
+            "str",
+            None,
+            "a .keras classifier to start from (fine-tuning): its model settings "
+            "unless given, and every weight that fits; with another class count "
+            "the classification heads start afresh and the backbones are kept",
+            optional=True,
+        ),
+        Setting(
             "stage1_epochs",
             "int",
             None,

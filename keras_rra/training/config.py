@@ -260,6 +260,11 @@ class TrainConfig:
         """Checks the rules that join several settings; raises ValueError
         naming the first broken one."""
         kind, _ = parse_name(self.dataset, self.data_dir)
+        if self.init_from is not None and not os.path.isfile(self.init_from):
+            raise FileNotFoundError(
+                f"`init_from` {self.init_from!r} does not exist: name a .keras "
+                "classifier to start from."
+            )
         side = smaller_side(self.image_size)
         if self.resize_size is not None and self.resize_size < side:
             raise ValueError(

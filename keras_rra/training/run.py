@@ -15,8 +15,10 @@ from keras_rra.data.loader import resolve_augmentation
 from keras_rra.layers.image_converter import ImageConverter
 from keras_rra.models import MODEL_CLASSES
 from keras_rra.settings.data_settings import SOURCE_SETTINGS
+from keras_rra.settings.model_settings import MODEL_SETTINGS
 from keras_rra.training.config import RESUMABLE_CHANGES
 from keras_rra.training.config import TrainConfig
+from keras_rra.training.inference import load_classifier
 from keras_rra.training.localization import synthetic_localization
 from keras_rra.training.multi_rate_sgd import MultiRateSGD
 from keras_rra.training.run_progress import RunProgress
@@ -87,19 +89,68 @@ def image_converter(config):
     )
 
 
-def build_model(config, class_names):
+def build_model(config, class_names, transfer=None):
     """The classifier described by `config`, not yet compiled: the chosen
-    model's class with the config's model settings, under the same names."""
+    model's class with the config's model settings, under the same names.
+
+    With `config.init_from`, every weight of that saved classifier that
+    fits is copied in (see `FineGrainedClassifier.copy_weights_from`); the
+    names of the layers that start afresh go to `transfer["rebuilt_layers"]`
+    when a dict is given."""
     model_class = MODEL_CLASSES[config.model]
     # The run's seed also seeds a model's own random choices.
     seeded = {"seed": config.seed} if "seed" in model_signature(model_class) else {}
-    return model_class(
+    model = model_class(
         num_classes=len(class_names),
         class_names=class_names,
         image_converter=image_converter(config),
         **seeded,
         **config.model_settings(),
     )
+    if config.init_from:
+        source = load_classifier(config.init_from)
+        if type(source) is not model_class:
+            raise ValueError(
+                f"`init_from` {config.init_from!r} holds a {type(source).__name__}; "
+                f"model {config.model!r} is a {model_class.__name__}."
+            )
+        rebuilt = model.copy_weights_from(source)
+        if transfer is not None:
+            transfer["rebuilt_layers"] = rebuilt
+    return model
+
+
+def init_from_settings(config, given):
+    """`config` with the model and model settings of the classifier saved at
+    `config.init_from`, except the settings named in `given` (those the user
+    chose): fine-tuning keeps the architecture it starts from."""
+    if not config.init_from:
+        return config
+    config.validate()
+    source = load_classifier(config.init_from)
+    names = {model_class: name for name, model_class in MODEL_CLASSES.items()}
+    name = names.get(type(source))
+    if name is None:
+        raise ValueError(
+            f"`init_from` {config.init_from!r} holds a {type(source).__name__}, "
+            "not a keras-rra classifier."
+        )
+    values = {} if "model" in given else {"model": name}
+    if values.get("model", config.model) == name:
+        saved = source.get_config()
+        settings = MODEL_SETTINGS[name]
+        for key in settings.names():
+            if key in given or key not in saved:
+                continue
+            value = saved[key]
+            if isinstance(value, (list, tuple)) and settings[key].kind == "size":
+                # A model keeps (height, width); a square one is one side.
+                value = value[0] if len(set(value)) == 1 else list(value)
+            try:
+                values[key] = settings.check_value(key, value)
+            except (TypeError, ValueError):
+                continue  # A Python object (a user's backbone): not a setting.
+    return config.replace(**values)
 
 
 def model_signature(model_class):
@@ -196,6 +247,25 @@ def can_resume(run_dir):
     ) and not os.path.exists(os.path.join(run_dir, "model.keras"))
 
 
+def finished_epochs(run_dir):
+    """The epochs a finished run in `run_dir` has trained, as its last
+    checkpoint records them; None if it is not finished or has none."""
+    latest = os.path.join(run_dir, "checkpoints", LATEST)
+    if not (
+        os.path.exists(os.path.join(run_dir, "model.keras")) and os.path.isfile(latest)
+    ):
+        return None
+    with open(latest, encoding="utf-8") as file:
+        return int(json.load(file)["epoch"])
+
+
+def can_continue(run_dir, epochs):
+    """Whether a finished run in `run_dir` can train on to `epochs` epochs
+    from its last checkpoint (more than it has)."""
+    done = finished_epochs(run_dir)
+    return done is not None and epochs > done
+
+
 def resume_config(run_dir, changes=None):
     """The config of the unfinished run in `run_dir`, with `changes` applied.
 
@@ -204,9 +274,23 @@ def resume_config(run_dir, changes=None):
     """
     if not os.path.isdir(run_dir):
         raise ValueError(f"Run folder {run_dir!r} does not exist.")
-    if os.path.exists(os.path.join(run_dir, "model.keras")):
-        raise ValueError(f"Run {run_dir!r} is finished (it has model.keras).")
-    if not can_resume(run_dir):
+    model_path = os.path.join(run_dir, "model.keras")
+    if os.path.exists(model_path):
+        done = finished_epochs(run_dir)
+        fine_tune = f"; or start a new run from its weights: --init-from {model_path}"
+        if done is None:
+            raise ValueError(
+                f"Run {run_dir!r} is finished and kept no checkpoint to train on "
+                f"from{fine_tune}."
+            )
+        epochs = (changes or {}).get("epochs", _saved_config(run_dir).epochs)
+        if epochs <= done:
+            raise ValueError(
+                f"Run {run_dir!r} is finished after {done} epochs: pass --epochs "
+                f"more than {done} to train it on from its last checkpoint"
+                f"{fine_tune}."
+            )
+    elif not can_resume(run_dir):
         raise ValueError(f"Run folder {run_dir!r} has no checkpoint to resume from.")
     saved = _saved_config(run_dir)
     config = saved.replace(**dict(changes or {}), output=run_dir)
@@ -268,8 +352,12 @@ def train(config, verbose="auto", callbacks=None):
     run folder.
 
     If `config.output` holds a checkpoint of an unfinished run, the run
-    resumes from it: the settings must be those the run was started with
-    (only `RESUMABLE_CHANGES` may differ).
+    resumes from it; if it holds a finished run and `config.epochs` is more
+    than it trained, it trains on from its last checkpoint (and rewrites
+    `model.keras` and `metrics.json` at the end). Either way the settings
+    must be those the run was started with (only `RESUMABLE_CHANGES` may
+    differ). With `config.init_from` a new run starts from that saved
+    classifier's weights (see `build_model`).
 
     Args:
         config: a `TrainConfig`.
@@ -286,7 +374,7 @@ def train(config, verbose="auto", callbacks=None):
     config.validate()
     run_dir = config.output or new_run_dir()
     config = config.replace(output=run_dir).with_resolved_paths()
-    resuming = can_resume(run_dir)
+    resuming = can_resume(run_dir) or can_continue(run_dir, config.epochs)
     if resuming:
         _refuse_differences(run_dir, _saved_config(run_dir), config)
     else:
@@ -312,8 +400,9 @@ def train(config, verbose="auto", callbacks=None):
     if config.validation_fraction:
         watched, _ = load_split(config, "validation", shuffle=False)
     steps = int(train_data.cardinality())
+    transfer = {}
     trainer = Trainer(
-        lambda: build_model(config, class_names),
+        lambda: build_model(config, class_names, transfer),
         optimizer=lambda model: build_optimizer(config, model, steps),
         strategy=strategy,
         jit_compile=config.jit_compile,
@@ -362,6 +451,8 @@ def train(config, verbose="auto", callbacks=None):
         **last_epoch_metrics(history.history),
         "test": test_metrics,
     }
+    if config.init_from:
+        results["init_from"] = {"path": config.init_from, **transfer}
     localization = synthetic_localization(trainer.model, config)
     if localization is not None:
         results["test_localization"] = localization
