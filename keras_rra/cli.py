@@ -472,6 +472,36 @@ def _build_parser():
         help="measure both parts again instead of going on from their JSON",
     )
 
+    docs = benchmarks.add_parser(
+        "docs",
+        help="write the README's and the docs' measured numbers from the JSON "
+        "in docs/results (--check: only compare)",
+        description="Rewrites every '<!-- measured: NAME -->...<!-- /measured "
+        "-->' in README.md and docs/**/*.md from the measured JSON in "
+        "docs/results (see keras_rra.benchmarks.measured_docs). With --check, "
+        "writes nothing and fails, listing each, where a file says something "
+        "else. Run from the repository's root.",
+    )
+    docs.add_argument(
+        "--check", action="store_true", help="compare only; exit 1 on a difference"
+    )
+    default_run = benchmarks.add_parser(
+        "default-run",
+        help="time `keras-rra train` with its defaults, as the README runs it",
+        description="Runs `keras-rra train` with no flags in an empty folder and "
+        "writes its wall time, the machine, the commit and its metrics.json "
+        "to --output (the README's numbers: docs/results/default_run.json).",
+    )
+    default_run.add_argument("--output", required=True, help="a JSON file")
+    ci = benchmarks.add_parser(
+        "ci",
+        help="time `bash .ci/run` on a fresh clone of the repository",
+        description="Clones the repository's committed HEAD into a temporary "
+        "folder, runs `bash .ci/run` there as CI does, and writes its wall "
+        "time and test count to --output (docs/results/ci.json).",
+    )
+    ci.add_argument("--output", required=True, help="a JSON file")
+
     export_bench = benchmarks.add_parser(
         "export",
         help="size and latency of every export format next to Keras predict",
@@ -844,6 +874,18 @@ def _benchmark(args):
         return 0
     if args.benchmark == "speed":
         return _benchmark_speed(args)
+    if args.benchmark == "docs":
+        return _benchmark_docs(args)
+    if args.benchmark in ("default-run", "ci"):
+        from keras_rra.benchmarks import recorded_runs
+
+        measure = {
+            "default-run": recorded_runs.measure_default_run,
+            "ci": recorded_runs.measure_ci,
+        }[args.benchmark]
+        _say_benchmark(f"measuring {args.benchmark} into {args.output}")
+        print(json.dumps(measure(args.output), sort_keys=True))
+        return 0
     if args.benchmark == "all":
         from keras_rra.benchmarks.report import benchmark_all
 
@@ -881,6 +923,28 @@ def _benchmark(args):
 
     result = benchmark_data(_config_from(args), steps=args.steps, warmup=args.warmup)
     return _print_report(format_report(result), result)
+
+
+def _benchmark_docs(args):
+    from keras_rra.benchmarks import measured_docs
+
+    paths = measured_docs.documents()
+    if not args.check:
+        for path in measured_docs.write_documents(paths):
+            _say_benchmark(f"wrote {path}")
+        return 0
+    found = measured_docs.differences(paths)
+    for path, name, written, measured in found:
+        print(
+            f"{path}: {name}: says {written!r}, measured {measured!r}", file=sys.stderr
+        )
+    if found:
+        print(
+            f"keras-rra benchmark docs: {len(found)} number(s) differ from the "
+            "measured JSON; `keras-rra benchmark docs` writes them.",
+            file=sys.stderr,
+        )
+    return 1 if found else 0
 
 
 def _say_benchmark(line):

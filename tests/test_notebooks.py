@@ -53,9 +53,9 @@ def test_the_notebooks_are_the_documented_ones():
 
 
 @pytest.mark.parametrize("name", EXECUTED + NOT_EXECUTED)
-def test_the_first_cells_install_from_repo_and_set_small(name):
+def test_the_first_cells_install_from_a_clone_or_wheel_and_set_small(name):
     cells = _code_cells(_notebook(name))
-    assert "REPO = " in _source(cells[0])
+    assert "SOURCE = " in _source(cells[0])
     assert "pip" in _source(cells[0])
     small = "SMALL = False" if name in NOT_EXECUTED else "SMALL = True"
     assert _source(cells[1]).strip() == small

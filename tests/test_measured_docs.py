@@ -1,0 +1,116 @@
+import json
+import os
+
+import pytest
+
+from keras_rra.benchmarks import measured_docs
+from keras_rra.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_the_readme_and_docs_say_what_was_measured():
+    # README.md's headline number (0.921) was typed by hand, and the run
+    # printed 0.9013; every measured number now comes from docs/results.
+    paths = measured_docs.documents(ROOT)
+    assert os.path.join(ROOT, "README.md") in paths
+    found = measured_docs.differences(paths, os.path.join(ROOT, "docs", "results"))
+    assert found == [], "\n".join(
+        f"{path}: {name}: says {written!r}, measured {measured!r}"
+        for path, name, written, measured in found
+    )
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
+        readme = file.read()
+    for name in ("default_run:test.accuracy", "ci:wall_time", "accuracy:hard:"):
+        assert f"<!-- measured: {name}" in readme
+
+
+@pytest.fixture
+def results(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    record = {
+        "command": "keras-rra train",
+        "commit": "abc1234",
+        "machine": {"cpu": "a CPU", "date": "2026-12-06"},
+        "wall_seconds": 126.4,
+        "test": {"accuracy": 0.90133},
+    }
+    (folder / "default_run.json").write_text(json.dumps(record))
+    runs = [
+        {"preset": "hard", "row": row, "seed": seed, "top1": top1}
+        for seed, (base, nav) in enumerate([(0.1, 0.9), (0.2, 1.0)])
+        for row, top1 in (("baseline", base), ("navigator", nav))
+    ]
+    accuracy = {"command": "c", "machine": {"date": "d"}, "runs": runs}
+    (folder / "accuracy.json").write_text(json.dumps(accuracy))
+    return str(folder)
+
+
+def test_markers_are_written_from_the_json_and_differences_found(results, tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "took <!-- measured: default_run:wall_time -->1 min<!-- /measured --> "
+        "and printed <!-- measured: default_run:test.accuracy -->0.921"
+        "<!-- /measured -->; navigator "
+        "<!-- measured: accuracy:hard:navigator:top1 -->?<!-- /measured --> "
+        "<!-- measured: accuracy-delta:hard:navigator:baseline:top1 -->?"
+        "<!-- /measured -->\n"
+    )
+    found = measured_docs.differences([str(page)], results)
+    assert [(name, written, measured) for _, name, written, measured in found] == [
+        ("default_run:wall_time", "1 min", "2 min 6 s"),
+        ("default_run:test.accuracy", "0.921", "0.901"),
+        ("accuracy:hard:navigator:top1", "?", "0.950 ± 0.071"),
+        ("accuracy-delta:hard:navigator:baseline:top1", "?", "+0.800"),
+    ]
+    assert measured_docs.write_documents([str(page)], results) == [str(page)]
+    assert measured_docs.differences([str(page)], results) == []
+    assert "printed <!-- measured: default_run:test.accuracy -->0.901<!--" in (
+        page.read_text()
+    )
+    # Written once, nothing changes the second time.
+    assert measured_docs.write_documents([str(page)], results) == []
+
+
+def test_a_table_is_a_block_between_its_markers(results, tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("<!-- measured: accuracy:table -->\n<!-- /measured -->\n")
+    measured_docs.write_documents([str(page)], results)
+    text = page.read_text()
+    assert text.startswith("<!-- measured: accuracy:table -->\n| preset |")
+    assert "| hard | " in text
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("nonsense", "Unknown measured value 'nonsense'"),
+        ("default_run:test.top9", "default_run.json has no value 'test.top9'"),
+        ("accuracy:easy:navigator:top1", "accuracy.json has no 'easy:navigator:top1'"),
+        ("ci:wall_time", "ci.json does not exist: measure it first"),
+    ],
+)
+def test_unknown_names_are_one_sentence(results, name, message):
+    with pytest.raises(ValueError, match=message):
+        measured_docs.measured_text(name, results)
+
+
+def test_durations_read_as_people_write_them():
+    assert measured_docs.format_duration(48.4) == "48 s"
+    assert measured_docs.format_duration(126.4) == "2 min 6 s"
+    assert measured_docs.format_duration(3790) == "1 h 3 min"
+
+
+def test_the_command_checks_and_writes(results, tmp_path, monkeypatch, capsys):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "results").symlink_to(results)
+    (tmp_path / "README.md").write_text(
+        "<!-- measured: default_run:test.accuracy -->0.921<!-- /measured -->\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["benchmark", "docs", "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "says '0.921', measured '0.901'" in err
+    assert main(["benchmark", "docs"]) == 0
+    assert main(["benchmark", "docs", "--check"]) == 0
