@@ -13,7 +13,7 @@ else. Names:
   `keras-rra train`), three decimals; `default_run:wall_time` its wall time
   as "2 min 6 s"; `default_run:date`, `default_run:commit`.
 - `accuracy:table`: the accuracy benchmark's whole table;
-  `accuracy:ratios`: its lines of ratios and differences;
+  `accuracy:ratios`: its lines of ratios and differences, as a list;
   `accuracy:PRESET:ROW:METRIC`: one row's mean ± std over the seeds;
   `accuracy-delta:PRESET:ROW:OTHER:METRIC`: the difference of two rows'
   means, signed; `accuracy:command`, `accuracy:date`.
@@ -87,7 +87,8 @@ def _accuracy(results_dir, parts, delta=False):
     if parts == ["table"]:
         return format_table(result["runs"]).split("\n\n")[0]
     if parts == ["ratios"]:
-        return format_table(result["runs"]).split("\n\n", 1)[1].strip()
+        lines = format_table(result["runs"]).split("\n\n", 1)[1].strip()
+        return "\n".join(f"- {line}" for line in lines.splitlines())
     if parts == ["command"]:
         return result["command"]
     if parts == ["date"]:
@@ -125,9 +126,10 @@ def render(text, results_dir=RESULTS):
 
     def replace(match):
         value = measured_text(match["name"].strip(), results_dir)
-        # A block (a table) keeps its own lines between the markers.
+        # A block (a table, a list) keeps its own paragraph between the
+        # markers, so that Markdown reads it as one.
         if "\n" in value:
-            value = f"\n{value}\n"
+            value = f"\n\n{value}\n\n"
         return f"<!-- measured: {match['name']} -->{value}<!-- /measured -->"
 
     return MARKER.sub(replace, text)
