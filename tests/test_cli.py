@@ -343,8 +343,9 @@ def test_python_dash_m_help():
 @pytest.mark.slow
 def test_default_run_beats_chance_clearly(tmp_path):
     """`keras-rra train` with its defaults (RRA with its navigator, tiny
-    backbone, synthetic), for 4 of its 15 epochs (0.596 top-1 measured):
-    the whole run's two minutes are measured for the README, not spent in
+    backbone, synthetic), for 4 of its 15 epochs (0.399 top-1 measured
+    with the default validation split held out; chance is 0.1):
+    the whole run's minutes are measured for the README, not spent in
     every test run."""
     out = str(tmp_path / "default")
     # Without the test split after every epoch (learning curves only): the
@@ -361,7 +362,7 @@ def test_default_run_beats_chance_clearly(tmp_path):
         "navigator",
     )
     chance = 1 / 10
-    assert metrics["test"]["accuracy"] > 4 * chance
+    assert metrics["test"]["accuracy"] > 3 * chance
     assert np.isfinite(metrics["train"]["loss"])
 
 
@@ -1105,8 +1106,10 @@ def test_early_stopping_keep_best_and_tensorboard(tmp_path, capsys):
     assert len(rows) == 6 or losses[-1] >= min(losses)
     assert sorted(os.listdir(logs)) == ["train", "validation"]
     capsys.readouterr()
-    assert main(["train", *QUICK, "--keep", "best"]) == 1
+    argv = ["train", *QUICK, "--keep", "best", "--validation-fraction", "0"]
+    assert main([*argv, "--output", str(tmp_path / "refused")]) == 1
     assert "chooses on a validation split" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "refused")
 
 
 def test_true_part_boxes_with_the_default_number_of_boxes(tmp_path, capsys):
@@ -1146,7 +1149,7 @@ def test_tune_then_train_from_the_best_config_then_resume(tmp_path, capsys):
         trained = json.load(file)
     assert trained["learning_rate"] == pytest.approx(best["learning_rate"])
     assert trained["dropout"] == best["dropout"]
-    assert trained["model"] == "baseline" and trained["validation_fraction"] == 0.0
+    assert trained["model"] == "baseline" and trained["validation_fraction"] == 0.1
     capsys.readouterr()
 
     # The same search again: finished trials are not run again.

@@ -38,7 +38,7 @@ def results(tmp_path):
     }
     (folder / "default_run.json").write_text(json.dumps(record))
     runs = [
-        {"preset": "hard", "row": row, "seed": seed, "top1": top1}
+        {"preset": "hard", "row": row, "seed": seed, "top1": top1, "train_seconds": 9}
         for seed, (base, nav) in enumerate([(0.1, 0.9), (0.2, 1.0)])
         for row, top1 in (("baseline", base), ("navigator", nav))
     ]
@@ -78,7 +78,7 @@ def test_a_table_is_a_block_between_its_markers(results, tmp_path):
     page.write_text("<!-- measured: accuracy:table -->\n<!-- /measured -->\n")
     measured_docs.write_documents([str(page)], results)
     text = page.read_text()
-    assert text.startswith("<!-- measured: accuracy:table -->\n| preset |")
+    assert text.startswith("<!-- measured: accuracy:table -->\n\n| preset |")
     assert "| hard | " in text
 
 

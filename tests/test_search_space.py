@@ -145,7 +145,7 @@ def test_command_line_ranges():
         ("timesteps", "expected NAME=CHOICE"),
         ("timesteps=", "range of timesteps is empty"),
         ("steps=1:2", "unknown setting 'steps'"),
-        ("timesteps=1:x", "expected >= 1; received 'x'"),
+        ("timesteps=1:x", "expected a whole number >= 1; received 'x', which is not"),
         ("timesteps=1:2:3:4", "an interval is LOW:HIGH"),
     ):
         with pytest.raises(ValueError, match=message):

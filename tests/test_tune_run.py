@@ -49,6 +49,7 @@ def test_search_settings_are_checked_before_any_trial(tmp_path, capsys):
     for extra, message in (
         (["--max-trials", "0"], "--max-trials must be >= 1"),
         (["--objective", "f1"], "Unknown --objective='f1'.*val_accuracy.*val_loss"),
+        (["--objective", "val_top5_accuracy"], "needs 6 classes or more"),
         (["--search", "learning_rate=1e-2:1e-4"], "low must be <= its high"),
         (["--search", "dropout="], "the range of dropout is empty"),
         (

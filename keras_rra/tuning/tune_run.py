@@ -367,6 +367,12 @@ def tune(
             f"Dataset {config.dataset!r} has one class ({class_names[0]!r}); a "
             "classifier needs at least two."
         )
+    if settings["objective"] == "val_top5_accuracy" and len(class_names) < 6:
+        raise ValueError(
+            f"--objective val_top5_accuracy needs 6 classes or more (with "
+            f"{len(class_names)} a top-5 accuracy is always 1, so it is not "
+            "reported); use val_accuracy or val_loss."
+        )
     validation_data, _ = load_split(data_config, "validation", shuffle=False)
     if strategy.num_replicas_in_sync > 1:
         train_data, validation_data = even_for_replicas(
