@@ -485,22 +485,23 @@ def _build_parser():
     docs.add_argument(
         "--check", action="store_true", help="compare only; exit 1 on a difference"
     )
-    default_run = benchmarks.add_parser(
-        "default-run",
-        help="time `keras-rra train` with its defaults, as the README runs it",
-        description="Runs `keras-rra train` with no flags in an empty folder and "
-        "writes its wall time, the machine, the commit and its metrics.json "
-        "to --output (the README's numbers: docs/results/default_run.json).",
-    )
-    default_run.add_argument("--output", required=True, help="a JSON file")
-    ci = benchmarks.add_parser(
-        "ci",
-        help="time `bash .ci/run` on a fresh clone of the repository",
-        description="Clones the repository's committed HEAD into a temporary "
-        "folder, runs `bash .ci/run` there as CI does, and writes its wall "
-        "time and test count to --output (docs/results/ci.json).",
-    )
-    ci.add_argument("--output", required=True, help="a JSON file")
+    recorded = {
+        "default-run": (
+            "time `keras-rra train` with its defaults, as the README runs it",
+            "Runs `keras-rra train` with no flags in an empty folder and writes "
+            "its wall time, the machine, the commit and its metrics.json to "
+            "--output (the README's numbers: docs/results/default_run.json).",
+        ),
+        "ci": (
+            "time `bash .ci/run` on a fresh clone of the repository",
+            "Clones the repository's committed HEAD into a temporary folder, runs "
+            "`bash .ci/run` there as CI does, and writes its wall time and test "
+            "count to --output (docs/results/ci.json).",
+        ),
+    }
+    for name, (short, long) in recorded.items():
+        measured = benchmarks.add_parser(name, help=short, description=long)
+        measured.add_argument("--output", required=True, help="a JSON file")
 
     export_bench = benchmarks.add_parser(
         "export",

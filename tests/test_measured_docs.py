@@ -96,12 +96,6 @@ def test_unknown_names_are_one_sentence(results, name, message):
         measured_docs.measured_text(name, results)
 
 
-def test_durations_read_as_people_write_them():
-    assert measured_docs.format_duration(48.4) == "48 s"
-    assert measured_docs.format_duration(126.4) == "2 min 6 s"
-    assert measured_docs.format_duration(3790) == "1 h 3 min"
-
-
 def test_the_command_checks_and_writes(results, tmp_path, monkeypatch, capsys):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "results").symlink_to(results)

@@ -25,6 +25,8 @@ import json
 import os
 import re
 
+from keras_rra.training.run_progress import format_seconds
+
 MARKER = re.compile(
     r"<!-- measured: (?P<name>[^>]+?) -->(?P<text>.*?)<!-- /measured -->", re.S
 )
@@ -39,18 +41,6 @@ def _read(results_dir, name):
         raise ValueError(f"{path} does not exist: measure it first.")
     with open(path, encoding="utf-8") as file:
         return json.load(file)
-
-
-def format_duration(seconds):
-    """`2 min 6 s`, `48 s`, `1 h 3 min`."""
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
 
 
 def _path(values, dotted, source):
@@ -69,7 +59,7 @@ def _number(value):
 def _recorded(results_dir, file, key):
     values = _read(results_dir, file)
     if key == "wall_time":
-        return format_duration(values["wall_seconds"])
+        return format_seconds(values["wall_seconds"])
     if key == "cpu":
         return values["machine"]["cpu"]
     if key == "date":
