@@ -95,7 +95,13 @@ def test_one_hot_labels_train_with_the_default_compile():
 
 
 @pytest.mark.parametrize(
-    "loss", ["binary_crossentropy", "mse", keras.losses.KLDivergence()]
+    "loss",
+    [
+        "binary_crossentropy",
+        "mse",
+        keras.losses.KLDivergence(),
+        keras.losses.kl_divergence,
+    ],
 )
 def test_losses_made_for_probabilities_or_regression_are_refused(loss):
     model = BaselineClassifier(num_classes=3, backbone="tiny", image_size=32)

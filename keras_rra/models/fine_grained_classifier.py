@@ -67,14 +67,22 @@ def _on_logits(loss_or_metric):
     return loss_or_metric
 
 
+def _from_keras(identifier):
+    """Whether a loss or metric (a function or an object) is Keras' own."""
+    module = (
+        getattr(identifier, "__module__", "")
+        if callable(identifier) and not isinstance(identifier, keras.losses.Loss)
+        else type(identifier).__module__
+    )
+    return module.startswith("keras.")
+
+
 def _crossentropy_name(identifier):
     """The name of a Keras cross-entropy given as a string or as Keras' own
     function, else None."""
     if isinstance(identifier, str):
         name = identifier
-    elif callable(identifier) and getattr(identifier, "__module__", "").startswith(
-        "keras."
-    ):
+    elif callable(identifier) and _from_keras(identifier):
         name = getattr(identifier, "__name__", "")
     else:
         return None
@@ -432,20 +440,20 @@ class FineGrainedClassifier(keras.Model):
         """The one classification loss as a `keras.losses.Loss` of (labels,
         logits) (it reduces over the batch and scales for `tf.distribute`
         as `compile` does)."""
-        if loss == "auto" or _crossentropy_name(loss) in CROSSENTROPY_NAMES[:2]:
+        name = _crossentropy_name(loss)
+        if loss == "auto" or name in CROSSENTROPY_NAMES[:2]:
             return LogitsCrossentropy()
-        if _crossentropy_name(loss):
+        if name == "categorical_focal_crossentropy":
             return keras.losses.CategoricalFocalCrossentropy(from_logits=True)
         crossentropies = (
             keras.losses.SparseCategoricalCrossentropy,
             keras.losses.CategoricalCrossentropy,
             keras.losses.CategoricalFocalCrossentropy,
         )
-        if isinstance(loss, str) or (
-            callable(loss)
-            and type(loss).__module__.startswith("keras.")
-            and not isinstance(loss, crossentropies)
-        ):
+        if isinstance(loss, crossentropies):
+            return _on_logits(loss)
+        if isinstance(loss, str) or _from_keras(loss):
+            # Keras' own, but for probabilities or regression (or unknown).
             name = loss if isinstance(loss, str) else getattr(loss, "name", None)
             name = name or loss.__name__
             try:
@@ -464,7 +472,7 @@ class FineGrainedClassifier(keras.Model):
                 "of (labels, logits)."
             )
         if isinstance(loss, keras.losses.Loss):
-            return _on_logits(loss)
+            return loss
         if callable(loss):
             return _ClassificationLoss(loss, name=getattr(loss, "__name__", None))
         raise ValueError(
