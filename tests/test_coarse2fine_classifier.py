@@ -360,7 +360,9 @@ def test_navigator_fine_view_is_the_mean_over_its_boxes():
 
 def test_navigator_learns_in_both_stages():
     model = Coarse2FineClassifier(**NAVIGATOR)
-    assert model.extra_loss_terms == {"teacher": 1.0, "ranking": 1.0}
+    # The fine pass learns on the teacher's box from stage 2 on, with the
+    # fine head.
+    assert model.extra_loss_terms == {"teacher": 1.0, "ranking": 1.0, "guided": 0.0}
     model.compile()
     images, labels = _images(size=64), _labels()
     navigator = _values(model.get_layer("navigator"))
@@ -368,9 +370,10 @@ def test_navigator_learns_in_both_stages():
     assert np.isfinite(history.history["ranking_loss"][0])
     assert not _same(navigator, _values(model.get_layer("navigator")))
     model.set_stage(2)
-    assert model.extra_loss_terms == {"teacher": 1.0, "ranking": 1.0}
+    assert model.extra_loss_terms == {"teacher": 1.0, "ranking": 1.0, "guided": 1.0}
     history = model.fit(images, labels, epochs=1, verbose=0)
     assert np.isfinite(history.history["teacher_loss"][0])
+    assert np.isfinite(history.history["guided_loss"][0])
     metrics = model.evaluate(images, labels, verbose=0, return_dict=True)
     assert np.isfinite(metrics["ranking_loss"])
 

@@ -28,6 +28,8 @@ FILE_DATASETS = ("folder", "cub", "aircraft")
 DATASETS = (
     "synthetic",
     "synthetic:hard",
+    "synthetic:plain",
+    "synthetic:distractors",
     *(f"{kind}:PATH" for kind in FILE_DATASETS),
     *KNOWN_DATASETS,
 )

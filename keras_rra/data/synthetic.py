@@ -37,7 +37,17 @@ SPLITS = ("train", "test")
 BODY_LENGTH = (0.35, 0.60)
 PART_RADIUS = 0.075
 MAX_PART_AREA = 0.03
-PRESETS = ("easy", "hard")
+# `plain` and `distractors` are drawn by `keras_rra.data.part_scenes`.
+PRESETS = ("easy", "hard", "plain", "distractors")
+SCENE_PRESETS = ("plain", "distractors")
+# The source side, in global views, that a preset is drawn to be read at
+# (`keras-rra train` sets `input_size` from it).
+SOURCE_SCALE = {"hard": 2, "plain": 2, "distractors": 3}
+# Their classes: one of 6 shapes in red or blue.
+SCENE_SHAPES = PART_SHAPES
+SCENE_COLOURS = ("red", "blue")
+SCENE_MAX_CLASSES = len(SCENE_SHAPES) * len(SCENE_COLOURS)
+
 
 # The hard preset: a square mark whose inside is a 2x2-periodic texture of
 # two colours. Every texture and colour pair has the same mean colour (mid
@@ -63,14 +73,17 @@ def check_preset(preset):
     if preset not in PRESETS:
         raise ValueError(
             f"Unknown synthetic preset {preset!r}; known presets: "
-            f"{', '.join(PRESETS)} (dataset names synthetic and synthetic:hard)."
+            f"{', '.join(PRESETS)} (dataset names synthetic, synthetic:hard, "
+            "synthetic:plain, synthetic:distractors)."
         )
     return preset
 
 
 def max_classes(preset="easy"):
     """How many classes a preset can draw."""
-    return HARD_MAX_CLASSES if check_preset(preset) == "hard" else MAX_CLASSES
+    if check_preset(preset) in SCENE_PRESETS:
+        return SCENE_MAX_CLASSES
+    return HARD_MAX_CLASSES if preset == "hard" else MAX_CLASSES
 
 
 def class_parts(num_classes, preset="easy"):
@@ -83,6 +96,8 @@ def class_parts(num_classes, preset="easy"):
             f"The synthetic dataset ({preset} preset) has between 2 and {limit} "
             f"classes; received num_classes={num_classes}."
         )
+    if preset in SCENE_PRESETS:
+        return scene_parts(num_classes)
     if preset == "hard":
         pairs = list(HARD_COLOUR_PAIRS)
         return [
@@ -102,6 +117,17 @@ def class_parts(num_classes, preset="easy"):
         colour = (shape + index // len(PART_SHAPES)) % len(colours)
         parts.append((PART_SHAPES[shape], colours[colour]))
     return parts
+
+
+def scene_parts(num_classes):
+    """(shape, colour) of each class; neighbouring classes differ in shape."""
+    return [
+        (
+            SCENE_SHAPES[index % len(SCENE_SHAPES)],
+            SCENE_COLOURS[index // len(SCENE_SHAPES)],
+        )
+        for index in range(num_classes)
+    ]
 
 
 def class_names(num_classes, preset="easy"):
@@ -274,9 +300,17 @@ def _generate_cached(
     split, num_classes, image_size, examples_per_class, seed, preset="easy"
 ):
     parts = class_parts(num_classes, preset)
-    draw_example = _draw_hard_example if preset == "hard" else _draw_example
+    if preset in SCENE_PRESETS:
+        # Imported here: part_scenes draws with this module's helpers.
+        from keras_rra.data.part_scenes import draw_scene_example
+
+        def draw_example(rng, size, shape, colour):
+            return draw_scene_example(rng, size, shape, colour, preset)
+    else:
+        draw_example = _draw_hard_example if preset == "hard" else _draw_example
     # The easy preset keeps its original streams (and so its images).
-    stream = [seed, SPLITS.index(split)] + ([7] if preset == "hard" else [])
+    extra = {"easy": [], "hard": [7], "plain": [11], "distractors": [13]}[preset]
+    stream = [seed, SPLITS.index(split)] + extra
     rng = np.random.default_rng(stream)
     labels = np.repeat(np.arange(num_classes, dtype="int32"), examples_per_class)
     labels = labels[rng.permutation(len(labels))]
@@ -336,7 +370,7 @@ def generate(
             f"The synthetic dataset has splits {SPLITS}; received split={split!r}."
         )
     check_preset(preset)
-    smallest = 64 if preset == "hard" else 32
+    smallest = 32 if preset == "easy" else 64
     if image_size < smallest:
         raise ValueError(
             f"Synthetic images ({preset} preset) must be at least {smallest} "

@@ -60,13 +60,13 @@ class PartNavigator(keras.layers.Layer):
     different places.
 
     The choice itself has no gradient. The scores are trained by a ranking
-    loss (`ranking_loss` in `keras_rra.models.RRAClassifier`): a box whose
-    patch the local classifier finds more convincing for the true class
-    should score higher. So the navigator learns where to look from image
-    labels alone. While training, Gumbel noise of scale `exploration` is
-    added to the scores before the choice, so that boxes the navigator does
-    not yet rate are still looked at (sampling K boxes without replacement
-    from softmax(scores)); at inference the choice is deterministic.
+    loss (see `keras_rra.models.navigator_losses`): as a softmax over the
+    candidates, they learn to pick the box where a full-resolution teacher
+    finds the most evidence for the true class. So the navigator learns
+    where to look from image labels alone. While training, Gumbel noise of
+    scale `exploration` may be added to the scores before the choice
+    (sampling K boxes without replacement from softmax(scores)); at
+    inference the choice is deterministic.
 
     Non-finite scores count as the lowest possible score, so a NaN, infinite
     or flat score map still gives valid boxes (a flat map gives the first
@@ -82,7 +82,8 @@ class PartNavigator(keras.layers.Layer):
         hidden_channels: channels of the 3×3 convolution.
         overlap_threshold: IoU above which a chosen box suppresses another
             candidate (1.0: no suppression).
-        exploration: scale of the Gumbel noise while training (0: none).
+        exploration: scale of the Gumbel noise while training (0, the
+            default: none).
         seed: seed of the noise.
         **kwargs: passed to `keras.layers.Layer`.
 
@@ -110,7 +111,7 @@ class PartNavigator(keras.layers.Layer):
         anchor_sizes=(0.25,),
         hidden_channels=128,
         overlap_threshold=0.25,
-        exploration=1.0,
+        exploration=0.0,
         seed=None,
         **kwargs,
     ):

@@ -24,13 +24,17 @@ class BaselineClassifier(FineGrainedClassifier):
             view of RRA, for a like-for-like comparison).
         weights: None, `"imagenet"` or a weights file, for a named backbone.
         dropout: dropout rate before the classifier.
+        pooling: `"avg"` (global average pooling) or `"max"` (global max
+            pooling): at full resolution, where a small part covers a few
+            cells of the feature map, the maximum keeps its evidence and the
+            average divides it by the image's area.
         image_converter: the `ImageConverter` that brings a raw image to
             `input_size`, saved with the model (default: a plain resize).
         class_names: optional list of `num_classes` names.
         **kwargs: passed to `keras.Model` (`name`, `dtype`).
 
-    `backbone`, `image_size`, `input_size`, `weights` and `dropout` are
-    declared in `keras_rra.settings.model_settings` (`BASELINE_SETTINGS`).
+    `backbone`, `image_size`, `input_size`, `weights`, `dropout` and
+    `pooling` are declared in `keras_rra.settings.model_settings` (`BASELINE_SETTINGS`).
 
     Call arguments:
         images: float RGB pixels in [0, 255], `(batch, height, width, 3)`.
@@ -55,6 +59,7 @@ class BaselineClassifier(FineGrainedClassifier):
         input_size=None,
         weights=None,
         dropout=0.0,
+        pooling="avg",
         image_converter=None,
         class_names=None,
         **kwargs,
@@ -72,14 +77,18 @@ class BaselineClassifier(FineGrainedClassifier):
         self.resize = (
             None if input_size == image_size else ImageResize(image_size, name="resize")
         )
-        self.pooling = keras.layers.GlobalAveragePooling2D(name="pooling")
+        self.pooling_layer = (
+            keras.layers.GlobalMaxPooling2D(name="pooling")
+            if pooling == "max"
+            else keras.layers.GlobalAveragePooling2D(name="pooling")
+        )
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
         self.classifier = self._classification_head(num_classes, "classifier")
 
         # === Functional model ===
         images = keras.Input(shape=(*input_size, 3), name="images")
         view = self.resize(images) if self.resize else images
-        features = self.pooling(self.backbone(view))
+        features = self.pooling_layer(self.backbone(view))
         logits = self.classifier(self.dropout_layer(features))
         super().__init__(
             inputs=images,
@@ -94,6 +103,7 @@ class BaselineClassifier(FineGrainedClassifier):
         self.image_size = image_size
         self.input_size = input_size
         self.dropout = dropout
+        self.pooling = pooling
 
     def get_config(self):
         config = super().get_config()
@@ -103,6 +113,7 @@ class BaselineClassifier(FineGrainedClassifier):
                 "image_size": self.image_size,
                 "input_size": self.input_size,
                 "dropout": self.dropout,
+                "pooling": self.pooling,
             }
         )
         return config

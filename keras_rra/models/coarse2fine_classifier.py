@@ -147,7 +147,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         num_parts=2,
         anchor_sizes=(0.5,),
         ranking_weight=1.0,
-        exploration=1.0,
+        exploration=0.0,
         dropout=0.0,
         stage=1,
         seed=None,
@@ -284,6 +284,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         )
 
         # === Config ===
+        self.stream_outputs = ("fine_logits",)
         self.image_size = image_size
         self.input_size = input_size
         self.num_attention_maps = num_attention_maps
@@ -321,7 +322,11 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         if self.fine_input == "navigator":
             # The teacher and the navigator learn from the first step: the
             # stage-2 fine head needs boxes that already point at parts.
-            self.extra_loss_terms = {"teacher": 1.0, "ranking": self.ranking_weight}
+            self.extra_loss_terms = {
+                "teacher": 1.0,
+                "ranking": self.ranking_weight,
+                "guided": fine,
+            }
         else:
             self.area_terms = {"saliency": self.area_weight * fine}
         self.prediction.set_input_weights([1.0 - fine / 2, fine / 2])
@@ -407,6 +412,13 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             }
         )
         return config
+
+    def part_logits(self, images, boxes, training=None):
+        """The fine pass's logits `(batch, C)` for one box per image
+        `(batch, 1, 4)`: what it says when it looks there."""
+        features = self.backbone(self.patch_sampler(images, boxes), training=training)
+        pooled = self.pooling(features, self.attention(features))
+        return self.classifier(self.dropout_layer(pooled, training=training))
 
     @property
     def teacher_backbone(self):

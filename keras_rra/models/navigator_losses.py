@@ -4,8 +4,15 @@ import keras
 from keras import ops
 
 from keras_rra.layers.anchor_pooling import AnchorPooling
+from keras_rra.layers.part_navigator import anchor_grid
 
-NAVIGATOR_LOSSES = ("teacher", "ranking")
+# The teacher's evidence for a box is its true-class logit averaged over the
+# box's central square of this fraction of the side: the box centred on the
+# evidence wins. (Its largest logit anywhere in the box ties the boxes that
+# share the peak cell and picks one at the border; on task a, 10 epochs,
+# the box it rated best held the part's centre in 21% of test images,
+# against 66% for the central half.)
+EVIDENCE_BOX_SCALE = 0.5
 
 
 def build_teacher(head, backbone, grid_size, anchor_sizes, input_size):
@@ -28,8 +35,14 @@ def build_teacher(head, backbone, grid_size, anchor_sizes, input_size):
         keras.KerasTensor((None, *input_size, 3), dtype="float32")
     ).shape
     head.build((None, features[-1]))
-    pooling = AnchorPooling(tuple(grid_size), anchor_sizes, name="anchor_pooling")
-    pooling.build(features)
+    pooling = AnchorPooling(
+        tuple(grid_size),
+        anchor_sizes,
+        reduction="mean",
+        box_scale=EVIDENCE_BOX_SCALE,
+        name="anchor_pooling",
+    )
+    pooling.build((*features[:3], 1))
     return head, pooling
 
 
@@ -43,25 +56,36 @@ def navigator_losses(
     num_classes,
     training=True,
 ):
-    """The navigator's two loss terms, each a scalar mean over the batch.
+    """The navigator's loss terms, and the box its teacher points at.
 
     A navigator sees the cheap global view and must learn which of its
-    candidate boxes hold the part that decides the class. Its teacher looks
-    at every candidate at full resolution, once per training or evaluation
-    step and never at prediction: the patch backbone runs over the whole input image (a
-    convolutional network over the whole image computes what it would
-    compute on each patch, sharing the overlaps), `teacher_head` (a linear
-    classifier) turns each position into class logits, and `anchor_pooling`
-    averages them over each candidate box.
+    candidate boxes holds the part that decides the class. Its teacher looks
+    at the whole input at full resolution, once per training or evaluation
+    step and never at prediction: the patch backbone runs over the whole
+    input image (a convolutional network over the whole image computes what
+    it would compute on each patch, sharing the overlaps), and
+    `teacher_head` (a linear classifier) turns each cell into class logits.
 
     - `"teacher"`: the teacher learns from image labels alone as a multiple
-      instance problem: the image's logits are, for each class, the largest
-      of its boxes' logits (some box must show the class), trained with
+      instance problem: the image's logit for each class is its largest
+      cell logit (some place must show the class; a mean divides a small
+      part's evidence by the image's area: on task a, 10 epochs, the box
+      mean took the teacher to a cross-entropy of 0.87 where the maximum
+      took it to 0.19; a log-sum-exp of sharpness 4 pointed worse, 0.67
+      of the teacher's boxes on the part against 0.72), trained with
       cross-entropy;
-    - `"ranking"`: the binary cross-entropy between sigmoid(score) of every
-      candidate box and the probability the teacher gives the true class in
-      that box, held without gradient. The navigator learns to predict,
-      from the global view, where looking closer will tell the class.
+    - `"ranking"`: the teacher's evidence for a box is its true-class logit
+      averaged over the box's central square (`anchor_pooling`, see
+      `EVIDENCE_BOX_SCALE`); the navigator's scores, as a softmax over the
+      boxes, learn to pick the box of most evidence (cross-entropy with that
+      box as the label). Only where the evidence peaks matters, so the
+      target means the same while the teacher is unsure (small logits) and
+      once it is sure.
+
+    The teacher's best box is returned too: the model trains its part
+    classifier there as well (the `"guided"` term), so that the part
+    classifier learns the part while the navigator is still learning where
+    it is.
 
     Args:
         images: the model's input images `(batch, height, width, 3)`, at full
@@ -76,23 +100,29 @@ def navigator_losses(
             normalisation statistics are left alone).
 
     Returns:
-        A dict `{"teacher": ..., "ranking": ...}`.
+        `(terms, teacher_boxes)`: a dict `{"teacher": ..., "ranking": ...}`
+        of scalar means over the batch, and `(batch, 1, 4)` normalised
+        boxes.
     """
-    box_logits = anchor_pooling(teacher_head(backbone(images, training=training)))
-    box_logits = ops.cast(box_logits, "float32")
+    cell_logits = ops.cast(teacher_head(backbone(images, training=training)), "float32")
     one_hot = ops.one_hot(
         ops.cast(ops.reshape(labels, (-1,)), "int32"), num_classes, dtype="float32"
     )
-    image_logits = ops.max(box_logits, axis=1)
+    image_logits = ops.max(cell_logits, axis=(1, 2))
     teacher = ops.mean(
         keras.losses.categorical_crossentropy(one_hot, image_logits, from_logits=True)
     )
-    log_probs = ops.log_softmax(box_logits, axis=-1)
-    target = ops.stop_gradient(ops.exp(ops.sum(log_probs * one_hot[:, None], -1)))
-    scores = ops.reshape(ops.cast(score_map, "float32"), ops.shape(target))
+    evidence = ops.sum(cell_logits * one_hot[:, None, None], -1, keepdims=True)
+    box_evidence = ops.squeeze(anchor_pooling(evidence), -1)
+    best = ops.argmax(box_evidence, axis=-1)
     ranking = ops.mean(
-        keras.losses.binary_crossentropy(
-            target[..., None], scores[..., None], from_logits=True
+        keras.losses.sparse_categorical_crossentropy(
+            best,
+            ops.reshape(ops.cast(score_map, "float32"), ops.shape(box_evidence)),
+            from_logits=True,
         )
     )
-    return {"teacher": teacher, "ranking": ranking}
+    anchors = anchor_grid(anchor_pooling.anchor_grid_size, anchor_pooling.anchor_sizes)
+    best = ops.one_hot(best, len(anchors))
+    teacher_boxes = ops.matmul(best, ops.convert_to_tensor(anchors))[:, None]
+    return {"teacher": teacher, "ranking": ranking}, ops.stop_gradient(teacher_boxes)

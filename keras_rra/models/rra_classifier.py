@@ -44,7 +44,8 @@ class RRAClassifier(FineGrainedClassifier):
       resampled to `patch_size`) through its own backbone, pooled to an
       embedding e; a stacked LSTM sees the same e for `timesteps` steps
       (`RecursiveRefinement`), attention over the steps pools the states
-      (`TemporalAttentionPooling`), and a Dense classifier gives
+      (`TemporalAttentionPooling`), and a Dense classifier (Glorot: the
+      states are bounded; see `_classification_head`) gives
       `local_logits`. The same Dense applied to every step's state gives
       `timestep_logits`, which show how the prediction sharpens with time.
 
@@ -73,6 +74,8 @@ class RRAClassifier(FineGrainedClassifier):
         timesteps: number of refinement steps T (10 in the paper).
         lstm_units: units of each LSTM (512 in the paper).
         lstm_layers: number of stacked LSTMs (2 in the paper).
+        local_pooling: `"avg"` (the paper's) or `"max"`: how the patch's
+            feature map becomes the embedding e.
         addon_channels: channels of the global add-on convolutions (1024).
         local_weight: λ, the weight of the local stream in logits and loss.
         global_loss: `"joint"` or `"separate"` (see above).
@@ -82,12 +85,15 @@ class RRAClassifier(FineGrainedClassifier):
               on the global stream's feature map and the local stream looks
               at the `num_parts` best, at full input resolution. While
               training, a teacher runs the local backbone over the whole
-              input and learns, from the image label, which boxes show the
-              class (`keras_rra.models.navigator_losses`); the navigator
-              learns to predict the teacher's confidence from the global
-              view (a ranking loss of weight `ranking_weight`). The teacher
-              costs training time only; inference looks at `num_parts`
-              patches;
+              input, classifies every cell and learns from the image label
+              with the largest cell logit per class (some place shows the
+              class); the navigator learns to point at the box where the
+              teacher's true-class evidence peaks (`ranking_weight`), and
+              the local stream also learns on that box (the `guided` loss
+              term, weight `local_weight`), so it learns the part while
+              the navigator is still wrong
+              (`keras_rra.models.navigator_losses`). The teacher costs
+              training time only; inference looks at `num_parts` patches;
             - `"center"`: a centred square of `center_fraction` of the side;
             - `"boxes"`: a second input `boxes` of K candidates;
             - `"saliency"`: learned, from the image alone. An inverse mapping
@@ -125,8 +131,9 @@ class RRAClassifier(FineGrainedClassifier):
             patch at the input's own resolution.
         ranking_weight: weight of the navigator's ranking loss.
         exploration: scale of the Gumbel noise on the navigator's scores
-            while training, so that it keeps looking at boxes it does not
-            rate yet (0: none).
+            while training (0, the default: the local stream trains on the
+            box it will look at; the teacher rates every box whatever the
+            navigator chose, so the navigator needs no noise to explore).
         dropout: dropout rate before both classifiers.
         seed: seed of the random box choice.
         image_converter: the `ImageConverter` that brings a raw image to
@@ -179,6 +186,7 @@ class RRAClassifier(FineGrainedClassifier):
         timesteps=10,
         lstm_units=512,
         lstm_layers=2,
+        local_pooling="avg",
         addon_channels=1024,
         local_weight=1.0,
         global_loss="joint",
@@ -193,7 +201,7 @@ class RRAClassifier(FineGrainedClassifier):
         num_parts=1,
         anchor_sizes=(0.25,),
         ranking_weight=1.0,
-        exploration=1.0,
+        exploration=0.0,
         dropout=0.0,
         seed=None,
         image_converter=None,
@@ -292,7 +300,11 @@ class RRAClassifier(FineGrainedClassifier):
         self.patch_sampler = (
             None if self.zoom else PatchSampler(patch_size, name="patch_sampler")
         )
-        self.local_pooling = keras.layers.GlobalAveragePooling2D(name="local_pool")
+        self.local_pool = (
+            keras.layers.GlobalMaxPooling2D(name="local_pool")
+            if local_pooling == "max"
+            else keras.layers.GlobalAveragePooling2D(name="local_pool")
+        )
         self.refinement = RecursiveRefinement(
             units=lstm_units,
             num_layers=lstm_layers,
@@ -302,7 +314,7 @@ class RRAClassifier(FineGrainedClassifier):
         self.temporal_attention = TemporalAttentionPooling(name="temporal_attention")
         self.local_dropout = keras.layers.Dropout(dropout, name="local_dropout")
         self.local_classifier = self._classification_head(
-            num_classes, "local_classifier"
+            num_classes, "local_classifier", paper_init=False
         )
         self.patch_average = PatchAverage(name="patch_average")
         self.local_weighting = keras.layers.Rescaling(
@@ -354,7 +366,7 @@ class RRAClassifier(FineGrainedClassifier):
             else:
                 patch_boxes = self.box_source(images)
             patches = self.patch_sampler(images, patch_boxes)
-        embedding = self.local_pooling(self.local_backbone(patches))
+        embedding = self.local_pool(self.local_backbone(patches))
         states = self.refinement(embedding)
         pooled, attention = self.temporal_attention(states)
         local_logits = self.local_classifier(self.local_dropout(pooled))
@@ -383,12 +395,14 @@ class RRAClassifier(FineGrainedClassifier):
         )
 
         # === Config ===
+        self.stream_outputs = ("local_logits",)
         self.image_size = image_size
         self.patch_size = patch_size
         self.input_size = input_size
         self.timesteps = timesteps
         self.lstm_units = lstm_units
         self.lstm_layers = lstm_layers
+        self.local_pooling = local_pooling
         self.addon_channels = addon_channels
         self.local_weight = float(local_weight)
         self.patch = patch
@@ -416,7 +430,11 @@ class RRAClassifier(FineGrainedClassifier):
         if patch == "saliency":
             self.area_terms = {"saliency": self.area_weight}
         if patch == "navigator":
-            self.extra_loss_terms = {"teacher": 1.0, "ranking": self.ranking_weight}
+            self.extra_loss_terms = {
+                "teacher": 1.0,
+                "ranking": self.ranking_weight,
+                "guided": self.local_weight,
+            }
         self.global_stream_layers = [
             "global_backbone",
             *(f"addon_conv{index}" for index in range(2)),
@@ -437,6 +455,7 @@ class RRAClassifier(FineGrainedClassifier):
                 "timesteps": self.timesteps,
                 "lstm_units": self.lstm_units,
                 "lstm_layers": self.lstm_layers,
+                "local_pooling": self.local_pooling,
                 "addon_channels": self.addon_channels,
                 "local_weight": self.local_weight,
                 "global_loss": self.global_loss,
@@ -457,6 +476,15 @@ class RRAClassifier(FineGrainedClassifier):
             }
         )
         return config
+
+    def part_logits(self, images, boxes, training=None):
+        """The local stream's logits `(batch, C)` for one box per image
+        `(batch, 1, 4)`: what it says when it looks there."""
+        patches = self.patch_sampler(images, boxes)
+        embedding = self.local_pool(self.local_backbone(patches, training=training))
+        states = self.refinement(embedding, training=training)
+        pooled, _ = self.temporal_attention(states)
+        return self.local_classifier(self.local_dropout(pooled, training=training))
 
     @property
     def teacher_backbone(self):

@@ -111,8 +111,9 @@ COMMON_DATA_SETTINGS = SettingGroup(
             "dataset",
             "str",
             "synthetic",
-            "synthetic, synthetic:hard, folder:PATH, cub:PATH, aircraft:PATH or a "
-            "tfds name (caltech_birds2011, stanford_dogs, cars196, ...)",
+            "synthetic, synthetic:hard, synthetic:plain, synthetic:distractors, "
+            "folder:PATH, cub:PATH, aircraft:PATH or a tfds name "
+            "(caltech_birds2011, stanford_dogs, cars196, ...)",
         ),
         Setting(
             "data_dir",

@@ -134,8 +134,9 @@ RANKING_WEIGHT = Setting(
 EXPLORATION = Setting(
     "exploration",
     "float",
-    1.0,
-    "navigator: Gumbel noise on its scores while training",
+    0.0,
+    "navigator: Gumbel noise on its scores while training (0: the local "
+    "stream trains where it will look)",
     minimum=0,
     search=SearchRange(low=0.0, high=2.0),
 )
@@ -147,8 +148,25 @@ def _navigator(setting, switch):
     return setting.with_search(when=(switch, ("navigator",)))
 
 
+POOLINGS = ("avg", "max")
+
 BASELINE_SETTINGS = SettingGroup(
-    "baseline", [BACKBONE, IMAGE_SIZE, INPUT_SIZE, WEIGHTS, DROPOUT]
+    "baseline",
+    [
+        BACKBONE,
+        IMAGE_SIZE,
+        INPUT_SIZE,
+        WEIGHTS,
+        DROPOUT,
+        Setting(
+            "pooling",
+            "str",
+            "avg",
+            "global pooling of the feature map: avg, or max (a small part's "
+            "evidence is not divided by the image's area)",
+            choices=POOLINGS,
+        ),
+    ],
 )
 
 RRA_SETTINGS = SettingGroup(
@@ -191,6 +209,13 @@ RRA_SETTINGS = SettingGroup(
             "stacked LSTMs",
             minimum=1,
             search=SearchRange(low=1, high=3),
+        ),
+        Setting(
+            "local_pooling",
+            "str",
+            "avg",
+            "pooling of the patch's feature map: avg (the paper's) or max",
+            choices=POOLINGS,
         ),
         Setting(
             "addon_channels",

@@ -14,6 +14,8 @@ PRESETS = {
         "image_size": 64,
         "patch_size": 32,
         "lstm_units": 128,
+        # A patch of a small part keeps its evidence (task a: 0.598 top-1).
+        "local_pooling": "max",
         "addon_channels": 256,
         "num_attention_maps": 8,
         "decoder_filters": 32,

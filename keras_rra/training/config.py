@@ -11,6 +11,7 @@ import os
 
 import yaml
 
+from keras_rra.data import synthetic
 from keras_rra.data.loader import FILE_DATASETS
 from keras_rra.data.loader import parse_name
 from keras_rra.settings.model_settings import MODEL
@@ -60,8 +61,9 @@ class TrainConfig:
     Coarse2Fine trains `stage1_epochs` epochs of stage 1 and then
     `stage2_epochs` of stage 2; `epochs` is their sum. Give both, or one of
     them and `epochs`, or neither (the first half of `epochs`, rounded up,
-    is stage 1). `dataset="synthetic:hard"` sets `input_size` to twice
-    `image_size` unless it is given.
+    is stage 1). `dataset="synthetic:hard"` and `"synthetic:plain"` set `input_size`
+    to twice `image_size` unless it is given, `"synthetic:distractors"` to
+    three times (`keras_rra.data.synthetic.SOURCE_SCALE`).
 
     Example:
 
@@ -287,10 +289,12 @@ class TrainConfig:
                 "`global_learning_rate` needs optimizer='sgd' (the reference "
                 f"recipe); received optimizer={self.optimizer!r}."
             )
-        if kind == "synthetic" and self.dataset.endswith(":hard"):
-            # The hard preset is drawn to be read at twice the global view.
-            if self.input_size is None:
-                self.input_size = 2 * smaller_side(self.image_size)
+        if kind == "synthetic" and self.input_size is None:
+            # The presets with a small part are drawn to be read at a few
+            # times the global view's resolution.
+            scale = synthetic.SOURCE_SCALE.get(self.dataset.partition(":")[2], 1)
+            if scale > 1:
+                self.input_size = scale * smaller_side(self.image_size)
         chooses = [
             flag
             for flag, on in (

@@ -1,0 +1,30 @@
+import pytest
+
+from keras_rra.benchmarks.inference_flops import inference_flops
+from keras_rra.models import BaselineClassifier
+from keras_rra.models import RRAClassifier
+from tests.helpers import TINY_RRA_SETTINGS
+
+
+@pytest.mark.parametrize("pooling", ["avg", "max"])
+def test_flops_grow_with_the_pixels(pooling):
+    counts = {}
+    for size in (32, 64):
+        model = BaselineClassifier(
+            num_classes=4, backbone="tiny", image_size=size, pooling=pooling
+        )
+        counts[size] = inference_flops(model)
+    assert counts[64] / counts[32] == pytest.approx(4, rel=0.1)
+
+
+def test_a_navigator_costs_its_patch_and_not_its_teacher():
+    def rra(patch):
+        return inference_flops(
+            RRAClassifier(
+                num_classes=4, patch=patch, input_size=64, **TINY_RRA_SETTINGS
+            )
+        )
+
+    # The navigator's head is small and its teacher runs only in training:
+    # looking where it points costs about what a centred patch costs.
+    assert rra("navigator") == pytest.approx(rra("center"), rel=0.15)
