@@ -94,7 +94,23 @@ def test_the_ablation_rows_vary_only_their_setting():
         *accuracy.TIMESTEP_ROWS.values(),
         *accuracy.ATTENTION_INIT_ROWS.values(),
     ]:
-        assert row in accuracy.DEFAULT_ROWS["hard"]
+        assert row in accuracy.ROWS
+
+
+def test_every_default_preset_has_its_bounds_and_the_default():
+    for preset in accuracy.DEFAULT_PRESETS:
+        rows = accuracy.DEFAULT_ROWS[preset]
+        assert {"baseline", "navigator", "true_box"} <= set(rows), preset
+    # The presets without a beacon measure what a user would pick instead.
+    for preset in ("plain", "distractors"):
+        assert "baseline_full_max" in accuracy.DEFAULT_ROWS[preset]
+
+
+def test_full_resolution_rows_see_the_whole_source():
+    config = accuracy.row_config("plain", "baseline_full_max", 0, "/tmp/unused")
+    assert (config.image_size, config.input_size, config.pooling) == (128, 128, "max")
+    config = accuracy.row_config("plain", "baseline", 0, "/tmp/unused")
+    assert (config.image_size, config.input_size) == (64, 128)
 
 
 def test_an_interrupted_benchmark_goes_on_where_it_stopped(tmp_path, monkeypatch):

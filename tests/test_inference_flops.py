@@ -28,3 +28,13 @@ def test_a_navigator_costs_its_patch_and_not_its_teacher():
     # The navigator's head is small and its teacher runs only in training:
     # looking where it points costs about what a centred patch costs.
     assert rra("navigator") == pytest.approx(rra("center"), rel=0.15)
+
+
+def test_a_model_with_given_boxes_is_counted_with_one_box():
+    boxes = RRAClassifier(
+        num_classes=4, patch="boxes", input_size=64, **TINY_RRA_SETTINGS
+    )
+    center = RRAClassifier(
+        num_classes=4, patch="center", input_size=64, **TINY_RRA_SETTINGS
+    )
+    assert inference_flops(boxes) == pytest.approx(inference_flops(center), rel=0.05)

@@ -219,14 +219,22 @@ DEFAULT_ROWS = {
 
 def row_config(preset, row, seed, output_root, epochs=None):
     """The `TrainConfig` of one row of `preset` with one seed."""
+    from keras_rra.settings.model_settings import MODEL_SETTINGS
     from keras_rra.training.config import TrainConfig
 
     settings = dict(PRESETS[preset])
     # A preset's box source is only for the rows that look at given boxes.
     box_source = settings.pop("boxes", None)
     settings.update(ROWS[row][1])
-    if settings.pop("full_resolution", False):
-        settings["image_size"] = settings.get("input_size") or settings["image_size"]
+    if settings.pop("full_resolution", False) and settings.get("input_size"):
+        # Without an input size the global view is the whole source.
+        settings["image_size"] = settings["input_size"]
+    # A preset's setting of another model (RRA's patch size) is not the
+    # row's when its model does not take it.
+    model = settings.get("model", "rra")
+    others = set().union(*(group.names() for group in MODEL_SETTINGS.values()))
+    for name in others - set(MODEL_SETTINGS[model].names()):
+        settings.pop(name, None)
     if box_source and settings.get("patch") == "boxes":
         settings["boxes"] = box_source
     if epochs is not None:

@@ -9,8 +9,8 @@ def inference_flops(model):
     `training_flops` counts a training step.
 
     Args:
-        model: a built Keras model with one image input (a keras-rra
-            classifier).
+        model: a built Keras model whose first input is images (a keras-rra
+            classifier; RRA with `patch="boxes"` is counted with one box).
 
     Returns:
         FLOPs per image, a float.
@@ -24,13 +24,17 @@ def inference_flops(model):
     """
     import tensorflow as tf
 
-    images = tf.TensorSpec((1, *model.inputs[0].shape[1:]), "float32")
+    # One image; an input of unknown length (candidate boxes) holds one.
+    specs = [
+        tf.TensorSpec((1, *(size or 1 for size in tensor.shape[1:])), "float32")
+        for tensor in model.inputs
+    ]
 
     @tf.function
-    def predict(x):
-        return model(x, training=False)
+    def predict(inputs):
+        return model(inputs if len(inputs) > 1 else inputs[0], training=False)
 
-    graph = predict.get_concrete_function(images).graph
+    graph = predict.get_concrete_function(specs).graph
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
     return float(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
