@@ -82,6 +82,23 @@ def test_a_table_is_a_block_between_its_markers(results, tmp_path):
     assert "| hard | " in text
 
 
+def test_the_part_task_rows_are_written_from_their_own_json(results, tmp_path):
+    runs = [
+        {"preset": "task_a", "row": "navigator", "seed": seed, "top1": top1}
+        for seed, top1 in enumerate([0.8, 0.6])
+    ]
+    part_task = {"commands": ["keras-rra train a", "keras-rra train b"], "runs": runs}
+    (tmp_path / "results" / "part_task.json").write_text(json.dumps(part_task))
+    assert measured_docs.measured_text("part_task:task_a:navigator:top1", results) == (
+        "0.700 ± 0.141"
+    )
+    assert measured_docs.measured_text("part_task:commands", results) == (
+        "    keras-rra train a\n    keras-rra train b"
+    )
+    with pytest.raises(ValueError, match="part_task.json has no 'task_a:true_box"):
+        measured_docs.measured_text("part_task:task_a:true_box:top1", results)
+
+
 @pytest.mark.parametrize(
     "name, message",
     [

@@ -17,6 +17,9 @@ else. Names:
   `accuracy:PRESET:ROW:METRIC`: one row's mean ± std over the seeds;
   `accuracy-delta:PRESET:ROW:OTHER:METRIC`: the difference of two rows'
   means, signed; `accuracy:command`, `accuracy:date`.
+- `part_task:...` and `part_task-delta:...`: the same names for
+  `part_task.json`, the rows measured on an external part task (task a of
+  `../shared/part_tasks`); `part_task:commands` lists its commands.
 - `ci:wall_time`, `ci:tests`, `ci:date`, `ci:commit`, `ci:cpu`: the CI time
   measured on a fresh clone (`ci.json`).
 """
@@ -67,13 +70,13 @@ def _recorded(results_dir, file, key):
     return _number(_path(values, key, file))
 
 
-def _accuracy(results_dir, parts, delta=False):
+def _accuracy(results_dir, parts, delta=False, file="accuracy.json"):
     from keras_rra.benchmarks.accuracy import _cell
     from keras_rra.benchmarks.accuracy import format_table
     from keras_rra.benchmarks.accuracy import mean_std
     from keras_rra.benchmarks.accuracy import summarise
 
-    result = _read(results_dir, "accuracy.json")
+    result = _read(results_dir, file)
     if parts == ["table"]:
         return format_table(result["runs"]).split("\n\n")[0]
     if parts == ["ratios"]:
@@ -81,6 +84,8 @@ def _accuracy(results_dir, parts, delta=False):
         return "\n".join(f"- {line}" for line in lines.splitlines())
     if parts == ["command"]:
         return result["command"]
+    if parts == ["commands"]:
+        return "\n".join(f"    {command}" for command in result["commands"])
     if parts == ["date"]:
         return result["machine"]["date"]
     table = summarise(result["runs"])
@@ -96,7 +101,7 @@ def _accuracy(results_dir, parts, delta=False):
         values = table.get((preset, row), {}).get(metric)
         if values:
             return _cell(values)
-    raise ValueError(f"accuracy.json has no {':'.join(parts)!r}.")
+    raise ValueError(f"{file} has no {':'.join(parts)!r}.")
 
 
 def measured_text(name, results_dir=RESULTS):
@@ -106,6 +111,13 @@ def measured_text(name, results_dir=RESULTS):
         return _recorded(results_dir, f"{kind}.json", rest)
     if kind in ("accuracy", "accuracy-delta") and rest:
         return _accuracy(results_dir, rest.split(":"), delta=kind != "accuracy")
+    if kind in ("part_task", "part_task-delta") and rest:
+        return _accuracy(
+            results_dir,
+            rest.split(":"),
+            delta=kind != "part_task",
+            file="part_task.json",
+        )
     raise ValueError(
         f"Unknown measured value {name!r}: see keras_rra.benchmarks.measured_docs."
     )
