@@ -21,12 +21,13 @@ def test_table_gives_mean_std_and_the_targets_ratios():
         _run("true_box", 1, 1.0, part_centre_hit_rate=1.0, mean_box_area=0.035),
     ]
     table = accuracy.format_table(runs)
+    # top-1, the part stream alone (not measured here), the part's centre.
     assert (
-        "| hard | RRA, learned navigator, 1 part (default) | 0.950 ± 0.071 | "
+        "| hard | RRA, learned navigator, 1 part (default) | 0.950 ± 0.071 | – | "
         "0.950 ± 0.071" in table
     )
     assert (
-        "| hard | baseline, global view only (lower bound) | 0.110 ± 0.014 | – |"
+        "| hard | baseline, global view only (lower bound) | 0.110 ± 0.014 | – | – |"
         in (table)
     )
     assert "hard: navigator / true box = 0.950 (target >= 0.9)" in table
@@ -249,3 +250,32 @@ def test_the_full_preset_trains_on_mock_cub(tmp_path, monkeypatch):
     with tfds.testing.mock_data(num_examples=8):
         measured = accuracy.run_one("cub", "true_box", 0, str(tmp_path), epochs=1)
     assert measured["preset"] == "cub" and 0.0 <= measured["top1"] <= 1.0
+
+
+def test_every_row_reports_its_cost_and_its_part_stream():
+    runs = [
+        _run(
+            "navigator",
+            0,
+            0.8,
+            local_top1=0.78,
+            inference_gflops=0.1178,
+            seconds_per_epoch=35.5,
+        ),
+        _run(
+            "navigator",
+            1,
+            0.6,
+            local_top1=0.58,
+            inference_gflops=0.1178,
+            seconds_per_epoch=34.5,
+        ),
+    ]
+    row = next(
+        line for line in accuracy.format_table(runs).splitlines() if "navigator" in line
+    )
+    assert row.startswith(
+        "| hard | RRA, learned navigator, 1 part (default) | "
+        "0.700 ± 0.141 | 0.680 ± 0.141 |"
+    )
+    assert row.endswith("| 0.1178 ± 0.0000 | 35.0 ± 0.7 | 10 ± 0 |")

@@ -313,17 +313,21 @@ def format_table(runs):
     """The Markdown table of the runs, then the targets' ratios."""
     table = summarise(runs)
     lines = [
-        "| preset | row | top-1 | part centre in box | IoU with part | box area "
-        "| train s |",
-        "|---|---|---|---|---|---|---|",
+        "| preset | row | top-1 | its part stream alone | part centre in box "
+        "| IoU with part | box area | inference GFLOPs | s / epoch | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (preset, row), cell in table.items():
+        stream = cell.get("local_top1") or cell.get("fine_top1") or []
         lines.append(
             f"| {preset} | {ROWS[row][0]} | {_cell(cell['top1'])} | "
+            f"{_cell(stream)} | "
             f"{_cell(cell.get('part_centre_hit_rate', []))} | "
             f"{_cell(cell.get('mean_iou', []))} | "
             f"{_cell(cell.get('mean_box_area', []))} | "
-            f"{_cell(cell['train_seconds'], 0)} |"
+            f"{_cell(cell.get('inference_gflops', []), 4)} | "
+            f"{_cell(cell.get('seconds_per_epoch', []), 1)} | "
+            f"{_cell(cell.get('train_seconds', []), 0)} |"
         )
     lines.append("")
     for preset in PRESETS:
