@@ -413,14 +413,19 @@ BENCHMARK_TOP1 = {"baseline": 0.1, "navigator": 0.95, "true_box": 1.0, "center":
         "coarse2fine_default_init": 0.9}  # fmt: skip
 
 
-def fake_accuracy_runs(presets=("hard",), seeds=(0, 1, 2), top1=None):
+def fake_accuracy_runs(presets=("hard",), seeds=(0, 1, 2), top1=None, ablations=False):
     """Accuracy-benchmark runs of every default row, as `accuracy.run_one`
-    returns them."""
+    returns them; with `ablations`, the rows of T and of Coarse2Fine's
+    attention initialisation too (measured on request, `--rows`)."""
     from keras_rra.benchmarks import accuracy
 
+    extra = [*accuracy.TIMESTEP_ROWS.values(), *accuracy.ATTENTION_INIT_ROWS.values()]
     runs = []
     for preset in presets:
-        for row in accuracy.DEFAULT_ROWS[preset]:
+        rows = list(accuracy.DEFAULT_ROWS[preset])
+        if ablations:
+            rows += [row for row in extra if row not in rows]
+        for row in rows:
             for seed in seeds:
                 value = (top1 or BENCHMARK_TOP1).get(row, 0.5) + 0.01 * seed
                 runs.append(dict(preset=preset, row=row, seed=seed, top1=value,

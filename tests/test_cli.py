@@ -646,12 +646,13 @@ def test_benchmark_speed_bad_flags(flags, message, capsys):
 
 
 def test_benchmark_all_writes_the_report_from_measured_parts(tmp_path, capsys):
+    from keras_rra.benchmarks.accuracy import DEFAULT_PRESETS
     from tests.helpers import fake_accuracy_runs
     from tests.helpers import fake_speed_result
 
     folder = tmp_path / "results"
     folder.mkdir()
-    runs = fake_accuracy_runs(("hard", "easy"))
+    runs = fake_accuracy_runs(DEFAULT_PRESETS)
     (folder / "accuracy.json").write_text(json.dumps({"runs": runs, "minutes": 40}))
     (folder / "speed.json").write_text(json.dumps(fake_speed_result()))
     assert main(["benchmark", "all", "--output-dir", str(folder)]) == 0
@@ -733,7 +734,8 @@ def test_train_coarse2fine_with_its_navigator(tmp_path):
         second["coarse_logits_loss"]
         + second["fine_logits_loss"]
         + second["teacher_loss"]
-        + second["ranking_loss"],
+        + second["ranking_loss"]
+        + second["guided_loss"],
         rel=1e-4,
     )
     with open(os.path.join(run_dir, "metrics.json")) as file:

@@ -27,7 +27,7 @@ def test_verdicts_say_where_rra_does_not_beat_the_baseline():
 
 
 def test_ablation_verdicts_say_whether_the_setting_matters():
-    sentences = report.ablation_verdicts(_accuracy_runs())
+    sentences = report.ablation_verdicts(_accuracy_runs(ablations=True))
     assert sentences == [
         "The number of refinement steps T changes top-1 by more than the spread "
         "of the seeds on the hard preset (1: 0.810 ± 0.010, 4: 0.910 ± 0.010, "
@@ -37,7 +37,7 @@ def test_ablation_verdicts_say_whether_the_setting_matters():
         "he-normal: 0.910 ± 0.010).",
     ]
     saturated = _accuracy_runs(top1={"navigator": 1.0, "navigator_t1": 0.995,
-                                     "navigator_t4": 1.0})  # fmt: skip
+                                     "navigator_t4": 1.0}, ablations=True)  # fmt: skip
     assert (
         "T does not change top-1 beyond the spread"
         in (report.ablation_verdicts(saturated)[0])
@@ -53,7 +53,7 @@ def test_the_report_has_every_table_with_machine_and_command(tmp_path):
     # A quicker call's run (another epochs override) is not in the report.
     quick = dict(precision_rows[0], row="baseline", top1=0.0, epochs_override=1)
     accuracy_result = {
-        "runs": _accuracy_runs() + precision_rows + [quick],
+        "runs": _accuracy_runs(ablations=True) + precision_rows + [quick],
         "machine": BENCHMARK_MACHINE,
         "command": "keras-rra benchmark accuracy --rows navigator_xla",
         "commands": [
@@ -112,7 +112,7 @@ def test_all_goes_on_from_the_measured_parts(tmp_path, monkeypatch):
     monkeypatch.setattr(speed, "benchmark_speed", fake_speed)
     folder = tmp_path / "results"
     # Half the accuracy runs are already there: they are kept.
-    done = [run for run in _accuracy_runs(("hard", "easy")) if run["seed"] == 0]
+    done = [run for run in _accuracy_runs(accuracy.DEFAULT_PRESETS) if run["seed"] == 0]
     folder.mkdir()
     (folder / "accuracy.json").write_text(json.dumps({"runs": done, "minutes": 5.0}))
     lines = []
@@ -131,7 +131,8 @@ def test_all_goes_on_from_the_measured_parts(tmp_path, monkeypatch):
     assert trained == [] and len(measured) == 1
     assert lines[-1].startswith("speed benchmark: reusing")
     report.benchmark_all(str(folder), again=True)
-    assert len(trained) == len(_accuracy_runs(("hard", "easy"))) and len(measured) == 2
+    everything = _accuracy_runs(accuracy.DEFAULT_PRESETS)
+    assert len(trained) == len(everything) and len(measured) == 2
 
 
 def test_report_only_measures_nothing(tmp_path, monkeypatch):
@@ -143,7 +144,7 @@ def test_report_only_measures_nothing(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="missing .*accuracy.json"):
         report.benchmark_all(str(tmp_path), report_only=True)
     # Only the hard preset's runs so far: the report shows what was measured.
-    runs = _accuracy_runs(("hard",))
+    runs = _accuracy_runs(("hard",), ablations=True)
     (tmp_path / "accuracy.json").write_text(
         json.dumps(
             {"runs": runs, "minutes": 3.0, "command": "c", "machine": BENCHMARK_MACHINE}
@@ -164,7 +165,7 @@ def test_bad_output_folders_and_files_are_named(tmp_path):
     folder = tmp_path / "results"
     folder.mkdir()
     (folder / "accuracy.json").write_text(
-        json.dumps({"runs": _accuracy_runs(("hard", "easy"))})
+        json.dumps({"runs": _accuracy_runs(accuracy.DEFAULT_PRESETS)})
     )
     (folder / "speed.json").write_text("{")
     with pytest.raises(ValueError, match="speed.json is not a benchmark's JSON"):

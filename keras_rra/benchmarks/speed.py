@@ -20,9 +20,11 @@ import os
 import tempfile
 import time
 
+from keras_rra.benchmarks.train_step import SHARED_SETTINGS
 from keras_rra.benchmarks.train_step import measure_configuration
 from keras_rra.benchmarks.train_step import measure_peaks
 from keras_rra.benchmarks.train_step import step_ratios
+from keras_rra.settings.presets import PRESETS
 
 # Model label -> (model, the model settings that make it).
 SPEED_MODELS = {
@@ -36,16 +38,9 @@ SPEED_MODELS = {
 REFINED_MODEL = "rra-navigator"
 SPEED_SETTING_NAMES = ("small", "reference")
 
-# The model settings a speed setting fixes, from its preset.
-_PRESET_SETTINGS = (
-    "backbone",
-    "image_size",
-    "patch_size",
-    "lstm_units",
-    "addon_channels",
-    "num_attention_maps",
-    "decoder_filters",
-)
+# The model settings a speed setting fixes, from its preset: those the cpu
+# preset changes.
+_PRESET_SETTINGS = tuple(PRESETS["cpu"])
 
 
 def _preset_settings(preset):
@@ -111,10 +106,12 @@ def configuration(setting, label, timesteps, jit, precision, runner):
     """The settings of one row, as `train_step` measures them."""
     model, model_settings = SPEED_MODELS[label]
     values = dict(setting["model"])
+    # A model's own settings (Coarse2Fine's maps, RRA's patch pooling) go
+    # to the models that take them.
     extra = {
         name: values.pop(name)
-        for name in ("num_attention_maps", "decoder_filters")
-        if name in values
+        for name in _PRESET_SETTINGS
+        if name in values and name not in SHARED_SETTINGS
     }
     return {
         **values,

@@ -23,6 +23,16 @@ import subprocess
 import sys
 import time
 
+# The sizes every measured model is given (a model takes those it has).
+SHARED_SETTINGS = (
+    "backbone",
+    "image_size",
+    "patch_size",
+    "timesteps",
+    "lstm_units",
+    "addon_channels",
+)
+
 
 def train_config(settings):
     """The `TrainConfig` of one configuration's settings.
@@ -35,18 +45,7 @@ def train_config(settings):
     from keras_rra.training.config import TrainConfig
 
     takes = MODEL_SETTINGS[settings["model"]]
-    given = {
-        name: settings[name]
-        for name in (
-            "backbone",
-            "image_size",
-            "patch_size",
-            "timesteps",
-            "lstm_units",
-            "addon_channels",
-        )
-        if name in settings
-    }
+    given = {name: settings[name] for name in SHARED_SETTINGS if name in settings}
     given.update(settings.get("model_settings", {}))
     return TrainConfig(
         model=settings["model"],

@@ -438,6 +438,11 @@ class FineGrainedClassifier(keras.Model):
         if self._per_output_loss:
             self.classification_loss = self._as_loss(loss)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        if self._auto_metrics:
+            # A saved model recompiles from this config when it loads: with
+            # "auto" it gets the default metrics again, the streams' own
+            # top-1 included, not only the list they expanded to.
+            self._compile_config.config["metrics"] = "auto"
         # One tracker per loss term, so history shows each stream's loss.
         names = [f"{output}_loss" for output in self.loss_terms]
         names += [f"{output}_area" for output in self.area_terms]
