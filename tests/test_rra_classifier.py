@@ -382,13 +382,16 @@ def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
         4,
         training=False,
     )
-    cells = np.asarray(model.part_teacher(model.local_backbone(images)))
+    features = np.asarray(model.local_backbone(images))
+    cells = np.asarray(model.part_teacher(features))
     evidence = cells[np.arange(4), ..., labels][..., None]
     box_evidence = np.asarray(model.anchor_pooling(evidence))[..., 0]
     anchors = model.navigator.anchors()
     np.testing.assert_allclose(boxes[:, 0], anchors[box_evidence.argmax(-1)])
-    # The teacher's image logits are its cells' largest.
-    image_logits = cells.reshape(4, -1, 4).max(axis=1)
+    # The teacher's image logits: its linear layer on the feature map's
+    # global max pooling (not the largest of its cells' logits).
+    image_logits = np.asarray(model.part_teacher(features.max(axis=(1, 2))))
+    assert not np.allclose(image_logits, cells.reshape(4, -1, 4).max(axis=1))
     expected = -np.mean(
         image_logits[np.arange(4), labels] - np.log(np.exp(image_logits).sum(axis=-1))
     )
@@ -472,12 +475,12 @@ def test_learned_boxes_move_with_the_part_without_a_beacon():
     """On a small `synthetic:plain` task (no frame, the part's size varies
     2x), the navigator's best box follows the part.
 
-    Measured with these settings: seed 0, correlation of box and part
-    centres 0.83 and 0.82, part centre in the box 0.875. Seeds 1 and 2 do
-    not learn in this budget (correlation below 0.12, in the box 0.09 and
-    0.17): the teacher does not learn the task in time, and the navigator
-    only follows it (docs/guides/where_to_look.md). The test guards the
-    mechanism on the seed that learns."""
+    Measured with these settings and training seeds 0, 1 and 2
+    (`set_seed`, the model's seed): correlation of box and part centres
+    0.87/0.87, 0.69/0.73 and 0.60/0.65 (rows, columns), part centre in the
+    box 0.92, 0.84 and 0.81. The thresholds hold for every seed measured;
+    with the earlier teacher (the largest cell logit per class) seed 2 gave
+    0.47/0.37 and 0.50."""
     from keras_rra.data import synthetic
     from keras_rra.training.seed import set_seed
 
@@ -510,11 +513,11 @@ def test_learned_boxes_move_with_the_part_without_a_beacon():
     part_centres = (parts[:, :2] + parts[:, 2:]) / 2
     for axis in range(2):
         correlation = np.corrcoef(box_centres[:, axis], part_centres[:, axis])[0, 1]
-        assert correlation > 0.7, (axis, correlation)
+        assert correlation > 0.5, (axis, correlation)
     inside = np.all(
         (boxes[:, 0, :2] <= part_centres) & (part_centres <= boxes[:, 0, 2:]), axis=1
     )
-    assert inside.mean() > 0.75
+    assert inside.mean() > 0.7
 
 
 def test_loss_terms_add_up_to_the_loss_with_a_ragged_last_batch():
