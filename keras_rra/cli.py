@@ -41,6 +41,7 @@ BENCHMARK_MODEL_SETTINGS = (
 EVALUATE_SETTINGS = (
     "dataset",
     "data_dir",
+    "part_boxes",
     "on_bad_image",
     "batch_size",
     "examples_per_class",
@@ -343,21 +344,25 @@ def _build_parser():
     train_bench.add_argument("--steps", type=int, default=10, help="timed steps")
     train_bench.add_argument("--warmup", type=int, default=3, help="untimed steps")
 
+    from keras_rra.benchmarks import accuracy as accuracy_benchmark
+
     accuracy = benchmarks.add_parser(
         "accuracy",
         help="where-to-look sources against their bounds, over seeds",
         description="Trains each row (baseline = lower bound, centred patch, "
-        "learned navigator, true part box = upper bound, Coarse2Fine) on the "
-        "synthetic presets with every seed, exactly as `keras-rra train` does, "
-        "and prints mean ± std of top-1 and of the localisation of the chosen "
-        "boxes. The hard preset's 27 default runs (with the ablations over T and "
-        "Coarse2Fine's initialisation) took 82 minutes on 2 CPU cores.",
+        "learned navigator, true part box = upper bound, Coarse2Fine, the "
+        "full-resolution baselines) on the synthetic presets with every seed, "
+        "exactly as `keras-rra train` does, and prints mean ± std of top-1, of "
+        "the localisation of the chosen boxes, inference FLOPs and seconds per "
+        "epoch.",
     )
     accuracy.add_argument(
         "--presets",
         type=_word_list,
         default=None,
-        help="hard,easy (default: both); cub is --full",
+        help="comma-separated synthetic presets (default: "
+        + ",".join(accuracy_benchmark.DEFAULT_PRESETS)
+        + "); cub is --full",
     )
     accuracy.add_argument(
         "--full",
@@ -736,11 +741,11 @@ def _tune(args):
 
 def _evaluate(args):
     from keras_rra.training.inference import load_classifier
-    from keras_rra.training.localization import synthetic_localization
     from keras_rra.training.run import evaluate
     from keras_rra.training.run import load_run_config
     from keras_rra.training.run import load_split
     from keras_rra.training.run import model_data_config
+    from keras_rra.training.run import test_localization
     from keras_rra.training.seed import set_seed
 
     say = _progress(args)
@@ -760,6 +765,9 @@ def _evaluate(args):
         for key in EVALUATE_SETTINGS
         if getattr(args, key) is not None
     }
+    if "dataset" in changes and "part_boxes" not in changes:
+        # The run's part boxes belong to the run's dataset.
+        changes["part_boxes"] = None
     config = config.replace(**changes)
     set_seed(config.seed)
     dataset, names = load_split(config, args.split, shuffle=False)
@@ -768,6 +776,10 @@ def _evaluate(args):
             f"Dataset {config.dataset!r} has {len(names)} classes; the model "
             f"{args.model_path!r} predicts {model.num_classes}."
         )
+    # Where the true part boxes are known and the model chooses a region:
+    # how well the region finds the part (first: a bad boxes file stops
+    # the command before the long evaluation).
+    localization = test_localization(model, config, split=args.split)
     say(f"evaluating on {config.dataset}, split {args.split}")
     report = {
         "model_path": args.model_path,
@@ -775,9 +787,6 @@ def _evaluate(args):
         "split": args.split,
         "metrics": evaluate(model, dataset),
     }
-    # Where the dataset knows the true part boxes and the model chooses a
-    # region: how well the region finds the part.
-    localization = synthetic_localization(model, config, split=args.split)
     if localization is not None:
         report["localization"] = localization
     # The explanation's own number where the part boxes are known.

@@ -1,5 +1,7 @@
 """`keras-rra benchmark accuracy`: its rows train, and its table adds up."""
 
+import time
+
 import pytest
 
 from keras_rra.benchmarks import accuracy
@@ -168,6 +170,9 @@ def test_a_call_for_one_more_row_adds_it_to_the_file(tmp_path, monkeypatch):
     assert [run["row"] for run in written["runs"]] == ["baseline", "navigator"]
     assert written["commands"] == ["first", "second"]
     assert "baseline, global view only" in written["table"]
+    # Each run says when it was measured: a file's runs may span versions.
+    today = time.strftime("%Y-%m-%d")
+    assert [run["measured_on"] for run in written["runs"]] == [today, today]
 
 
 def test_mixed_bfloat16_is_set_against_float32_on_the_same_compiled_path():

@@ -396,6 +396,71 @@ def test_train_on_a_folder_and_its_boxes(tmp_path, capsys):
     assert _json_lines(capsys.readouterr().out)[0]["metrics"]["accuracy"] >= 0
 
 
+def test_where_the_model_looks_is_scored_against_a_part_boxes_file(tmp_path, capsys):
+    import keras
+    from PIL import Image
+
+    from keras_rra.data.boxes_file import read_boxes_file
+    from keras_rra.training.localization import localization_scores
+
+    root = _tiny_folder(tmp_path / "images")
+    part_boxes = os.path.join(root, "part_boxes.csv")
+    run_dir = str(tmp_path / "run")
+    # At the images' own size with a plain resize, the boxes file's boxes
+    # are the boxes of the images the model sees.
+    argv = [
+        "train", *QUICK, "--epochs", "1", "--dataset", f"folder:{root}",
+        "--image-size", "40", "--augmentation", "paper",
+        "--part-boxes", part_boxes, "--output", run_dir,
+    ]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    model_path = os.path.join(run_dir, "model.keras")
+    model = keras.saving.load_model(model_path)
+    table = read_boxes_file(part_boxes, 1)
+    keys = sorted(key for key in table if key.startswith("test/"))
+    images = np.stack(
+        [np.asarray(Image.open(os.path.join(root, key)), "float32") for key in keys]
+    )
+    boxes = model.predict(images, verbose=0)["patch_boxes"][:, 0]
+    expected = localization_scores(boxes, np.stack([table[k][0] for k in keys]))
+    with open(os.path.join(run_dir, "metrics.json")) as file:
+        measured = json.load(file)["test_localization"]
+    assert measured == pytest.approx(expected, abs=1e-6)
+    # evaluate reads the file from the run's config, or from the flag.
+    for extra in ([], ["--part-boxes", part_boxes]):
+        assert main(["evaluate", "--model-path", model_path, *extra]) == 0
+        report = _json_lines(capsys.readouterr().out)[-1]
+        assert report["localization"] == pytest.approx(expected, abs=1e-6)
+    # A dataset named anew: the run's boxes file goes with the run's data.
+    argv = ["evaluate", "--model-path", model_path, "--dataset", f"folder:{root}"]
+    assert main(argv) == 0
+    assert "localization" not in _json_lines(capsys.readouterr().out)[-1]
+
+
+def test_a_bad_part_boxes_file_stops_the_run_before_it_starts(tmp_path, capsys):
+    root = _tiny_folder(tmp_path / "images")
+    run_dir = tmp_path / "run"
+    base = ["train", *QUICK, "--dataset", f"folder:{root}", "--output", str(run_dir)]
+    missing = str(tmp_path / "none.csv")
+    assert main([*base, "--part-boxes", missing]) == 1
+    assert f"Boxes file {missing!r} does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("test/a.png,0.1,0.2,0.3\n")
+    assert main([*base, "--part-boxes", str(bad)]) == 1
+    assert "line 1: expected the image key and then 4 values per box" in (
+        capsys.readouterr().err
+    )
+    assert not run_dir.exists()
+    # The synthetic datasets know their own part boxes.
+    argv = ["train", *QUICK, "--part-boxes", str(bad), "--output", str(run_dir)]
+    assert main(argv) == 1
+    assert "part_boxes is for datasets that do not know their part boxes" in (
+        capsys.readouterr().err
+    )
+    assert not run_dir.exists()
+
+
 def test_a_failed_dataset_leaves_no_run_folder(tmp_path, capsys):
     run_dir = tmp_path / "run"
     argv = ["train", "--dataset", f"folder:{tmp_path}/none", "--output", str(run_dir)]

@@ -372,23 +372,35 @@ def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
     model = RRAClassifier(**dict(NAVIGATOR, num_parts=1))
     images, labels = _images(size=64), np.arange(4) % 4
     out = model(images)
-    terms, boxes = navigator_losses(
-        images,
-        labels,
-        out["navigator_scores"],
-        model.teacher_backbone,
-        model.part_teacher,
-        model.anchor_pooling,
-        4,
-        training=False,
-    )
-    cells = np.asarray(model.part_teacher(model.local_backbone(images)))
-    evidence = cells[np.arange(4), ..., labels][..., None]
+
+    def teacher():
+        return navigator_losses(
+            images,
+            labels,
+            out["navigator_scores"],
+            model.teacher_backbone,
+            model.part_teacher,
+            model.anchor_pooling,
+            4,
+            training=False,
+        )
+
+    terms, boxes = teacher()
+    features = np.asarray(model.local_backbone(images))
+    cells = np.asarray(model.part_teacher(features))
+    # A cell's evidence: its true-class logit against its mean over classes.
+    centred = cells - cells.mean(axis=-1, keepdims=True)
+    evidence = centred[np.arange(4), ..., labels][..., None]
     box_evidence = np.asarray(model.anchor_pooling(evidence))[..., 0]
     anchors = model.navigator.anchors()
-    np.testing.assert_allclose(boxes[:, 0], anchors[box_evidence.argmax(-1)])
-    # The teacher's image logits are its cells' largest.
-    image_logits = cells.reshape(4, -1, 4).max(axis=1)
+    # Evidence equal to 1e-4 ties, and the first such box wins (the same
+    # box on every run and device).
+    best = np.round(box_evidence * 1e4).argmax(-1)
+    np.testing.assert_allclose(boxes[:, 0], anchors[best])
+    # The teacher's image logits: its linear layer on the feature map's
+    # global max pooling (not the largest of its cells' logits).
+    image_logits = np.asarray(model.part_teacher(features.max(axis=(1, 2))))
+    assert not np.allclose(image_logits, cells.reshape(4, -1, 4).max(axis=1))
     expected = -np.mean(
         image_logits[np.arange(4), labels] - np.log(np.exp(image_logits).sum(axis=-1))
     )
@@ -396,6 +408,13 @@ def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
     # The ranking loss: cross-entropy of the navigator's softmax with that
     # box as the label (a flat, untrained map: log of the candidates).
     np.testing.assert_allclose(terms["ranking"], np.log(len(anchors)), rtol=1e-4)
+    # What every class's weights share says nothing about the class (the
+    # softmax ignores it): the teacher's loss and its boxes stay the same.
+    kernel = model.part_teacher.kernel
+    kernel.assign(kernel + 1.0 * np.linspace(-1, 1, kernel.shape[0])[:, None])
+    shifted_terms, shifted_boxes = teacher()
+    np.testing.assert_allclose(shifted_boxes, boxes)
+    np.testing.assert_allclose(shifted_terms["teacher"], terms["teacher"], rtol=1e-3)
 
 
 def test_navigator_teacher_is_saved_with_the_model(tmp_path):
@@ -421,7 +440,6 @@ def test_navigator_model_converts_to_tflite_with_builtin_ops_only():
     assert_tflite_matches(model, _images(2, size=64))
 
 
-@pytest.mark.slow
 def _learned_box_localization(preset, source_size, epochs):
     """Trains a small navigator model (seed 0) on 4 classes of a synthetic
     preset at `source_size` px and returns, on its test split, the
@@ -470,6 +488,7 @@ def _learned_box_localization(preset, source_size, epochs):
     return correlations, inside.mean()
 
 
+@pytest.mark.slow
 def test_learned_boxes_move_with_the_part():
     """On a small hard preset, the navigator's best box follows the part.
 
@@ -482,24 +501,25 @@ def test_learned_boxes_move_with_the_part():
     assert inside > 0.8
 
 
+@pytest.mark.slow
 def test_learned_boxes_move_with_the_part_without_a_beacon():
     """On a small `synthetic:plain` task (no frame, the part's size varies
     2x), the navigator's best box follows the part.
 
-    Measured with these settings, seed 0: correlation of box and part
-    centres 0.83 and 0.82, part centre in the box 0.875, alone; in a loaded
-    CI run of the whole suite one axis gave 0.648 (run-to-run differences
-    of threaded float sums grow over the steps), so the thresholds sit
-    below both. A box of this size holds the part's centre by chance in
-    about 14% of images (its area). Seeds 1 and 2 do not learn in this
-    budget (correlation below 0.62): the teacher does not learn the task
-    in time, and the navigator only follows it
-    (docs/guides/where_to_look.md). The test guards the mechanism on the
-    seed that learns."""
+    Measured with these settings and training seeds 0, 1 and 2 (the same
+    training with `set_seed(seed)` and the model's `seed`): correlation of
+    box and part centres 0.86/0.85, 0.85/0.78 and 0.85/0.85 (rows,
+    columns), part centre in the box 0.906, 0.906 and 0.891; a box of this
+    size holds the part's centre by chance in about 14% of images (its
+    area). With the earlier teachers seeds 1 and 2 gave 0.47-0.78 (the
+    largest cell logit per class: 0.37-0.61; evidence not centred over the
+    classes: 0.49-0.78). The thresholds sit below every seed's, with room
+    for the run-to-run differences of threaded float sums on a loaded
+    machine; the test trains seed 0."""
     correlations, inside = _learned_box_localization("plain", 96, epochs=16)
     for axis, correlation in enumerate(correlations):
-        assert correlation > 0.5, (axis, correlation)
-    assert inside > 0.5
+        assert correlation > 0.65, (axis, correlation)
+    assert inside > 0.75
 
 
 def test_loss_terms_add_up_to_the_loss_with_a_ragged_last_batch():

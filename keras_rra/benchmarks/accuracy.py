@@ -403,7 +403,8 @@ def run(
     it.
 
     Args:
-        presets: preset names (default: `DEFAULT_PRESETS`, hard and easy;
+        presets: preset names (default: `DEFAULT_PRESETS`, the four
+            synthetic presets;
             `cub` is the papers' setting, for a machine with a GPU and
             network).
         rows: row names (default: each preset's default rows).
@@ -479,6 +480,9 @@ def run(
                     if measured is None:
                         measured = run_one(preset, row, seed, folder, epochs)
                         measured["epochs_override"] = epochs
+                        # Runs of one file may come from several calls and
+                        # versions of the library: each says when it ran.
+                        measured["measured_on"] = time.strftime("%Y-%m-%d")
                         print(json.dumps(measured), flush=True)
                     runs.append(measured)
                     report()

@@ -85,9 +85,10 @@ class RRAClassifier(FineGrainedClassifier):
               on the global stream's feature map and the local stream looks
               at the `num_parts` best, at full input resolution. While
               training, a teacher runs the local backbone over the whole
-              input, classifies every cell and learns from the image label
-              with the largest cell logit per class (some place shows the
-              class); the navigator learns to point at the box where the
+              input and learns from the image label through the global
+              max pooling of its feature map and a linear layer, which
+              also classifies every cell; the navigator learns to point
+              at the box where the
               teacher's true-class evidence peaks (`ranking_weight`), and
               the local stream also learns on that box (the `guided` loss
               term, weight `local_weight`), so it learns the part while

@@ -148,6 +148,16 @@ COMMON_DATA_SETTINGS = SettingGroup(
             optional=True,
         ),
         Setting(
+            "part_boxes",
+            "str",
+            None,
+            "a boxes CSV of each image's true part box (the --boxes format): "
+            "train and evaluate score the region a model looks at against it "
+            "(the synthetic datasets know their own)",
+            optional=True,
+            resumable=True,
+        ),
+        Setting(
             "on_bad_image",
             "str",
             "skip",

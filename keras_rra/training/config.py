@@ -242,7 +242,7 @@ class TrainConfig:
         }
 
     def with_resolved_paths(self):
-        """A copy whose dataset folder, data folder, boxes file, cache folder
+        """A copy whose dataset folder, data folder, boxes files, cache folder
         and output are absolute paths: a saved config then works from any
         working directory."""
         changes = {}
@@ -254,6 +254,8 @@ class TrainConfig:
                 changes[name] = os.path.abspath(os.path.expanduser(getattr(self, name)))
         if self.boxes not in (None, "part", "object"):
             changes["boxes"] = os.path.abspath(os.path.expanduser(self.boxes))
+        if self.part_boxes is not None:
+            changes["part_boxes"] = os.path.abspath(os.path.expanduser(self.part_boxes))
         if self.cache not in (None, "memory"):
             changes["cache"] = os.path.abspath(os.path.expanduser(self.cache))
         return self.replace(**changes) if changes else self
@@ -273,6 +275,13 @@ class TrainConfig:
                 f"`resize_size` must be >= {side} (image_size); "
                 f"received resize_size={self.resize_size}."
             )
+        if self.part_boxes is not None:
+            if kind == "synthetic":
+                raise ValueError(
+                    f"part_boxes is for datasets that do not know their part "
+                    f"boxes; {self.dataset!r} scores the region a model looks "
+                    "at against its own."
+                )
         if self.model == "rra" and self.patch == "boxes":
             if kind != "synthetic" and self.boxes is None:
                 raise ValueError(

@@ -1,7 +1,8 @@
 """Where a model looks: its chosen boxes against the true part boxes.
 
 The synthetic dataset knows, for every image, the box of the small part
-that decides the class. A model that chooses a region of the image (RRA's
+that decides the class; for other data a boxes CSV can give it (the
+`part_boxes` setting). A model that chooses a region of the image (RRA's
 patch, Coarse2Fine's zoom box) is scored by how often that region contains
 the part's centre and by its overlap (IoU) with the part box.
 """
@@ -117,3 +118,26 @@ def synthetic_localization(model, config, split="test", batch_size=None):
         inputs, batch_size=batch_size or config.batch_size, verbose=0
     )
     return localization_scores(chosen_boxes(outputs), data["part_boxes"])
+
+
+def dataset_localization(model, dataset):
+    """Localisation scores of `model` on a dataset that gives each image's
+    true part box.
+
+    Args:
+        model: a classifier of the package with one input, the images.
+        dataset: batches of `({"images": ..., "boxes": (batch, 1, 4)}, labels)`
+            (see `keras_rra.training.run.load_split(..., part_boxes=True)`).
+
+    Returns:
+        The scores of `localization_scores`, or None when the model chooses
+        no region (the baseline).
+    """
+    if not any(name in model.output for name in BOX_OUTPUTS):
+        return None
+    chosen, parts = [], []
+    for inputs, _ in dataset:
+        outputs = model.predict_on_batch(inputs["images"])
+        chosen.append(chosen_boxes(outputs))
+        parts.append(np.asarray(inputs["boxes"], dtype="float32")[:, 0])
+    return localization_scores(np.concatenate(chosen), np.concatenate(parts))

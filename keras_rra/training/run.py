@@ -9,6 +9,7 @@ import time
 
 import keras
 
+from keras_rra.data.boxes_file import read_boxes_file
 from keras_rra.data.loader import load
 from keras_rra.data.loader import parse_name
 from keras_rra.data.loader import resolve_augmentation
@@ -19,6 +20,7 @@ from keras_rra.settings.model_settings import MODEL_SETTINGS
 from keras_rra.training.config import RESUMABLE_CHANGES
 from keras_rra.training.config import TrainConfig
 from keras_rra.training.inference import load_classifier
+from keras_rra.training.localization import dataset_localization
 from keras_rra.training.localization import synthetic_localization
 from keras_rra.training.multi_rate_sgd import MultiRateSGD
 from keras_rra.training.run_progress import RunProgress
@@ -42,13 +44,17 @@ RUN_FILES = (
 )
 
 
-def load_split(config, split, shuffle=None):
+def load_split(config, split, shuffle=None, part_boxes=False):
     """The dataset split described by `config`: `(dataset, class_names)`.
 
     The dataset's source takes its own settings only (see
-    `keras_rra.data.sources`)."""
-    boxes = None
-    if config.model == "rra" and config.patch == "boxes":
+    `keras_rra.data.sources`). With `part_boxes`, each example's inputs are
+    `{"images", "boxes"}` with its true part box from `config.part_boxes`
+    (to score where a model looks), whatever boxes the model takes."""
+    boxes, num_boxes = None, config.boxes_per_image()
+    if part_boxes:
+        boxes, num_boxes = config.part_boxes, 1
+    elif config.model == "rra" and config.patch == "boxes":
         boxes = config.boxes or "part"
     kind, _ = parse_name(config.dataset, config.data_dir)
     return load(
@@ -58,7 +64,7 @@ def load_split(config, split, shuffle=None):
         shuffle=shuffle,
         seed=config.seed,
         boxes=boxes,
-        num_boxes=config.boxes_per_image(),
+        num_boxes=num_boxes,
         augmentation=config.augmentation,
         resize_size=config.resize_size,
         on_bad_image=config.on_bad_image,
@@ -69,6 +75,26 @@ def load_split(config, split, shuffle=None):
         image_size=smaller_side(config.input_size or config.image_size),
         **{name: getattr(config, name) for name in SOURCE_SETTINGS[kind].names()},
     )
+
+
+def test_localization(model, config, split="test"):
+    """How well the region `model` chooses finds the part, on a split of
+    `config`'s data: the scores of
+    `keras_rra.training.localization.localization_scores`.
+
+    The synthetic datasets know their part boxes; any other dataset is
+    scored against `config.part_boxes` (a boxes CSV) when it is set.
+    Returns None when the model chooses no region, when the boxes are
+    unknown, or when the model is given its boxes (`patch="boxes"` outside
+    the synthetic data: its region is the file's).
+    """
+    kind, _ = parse_name(config.dataset, config.data_dir)
+    if kind == "synthetic":
+        return synthetic_localization(model, config, split)
+    if config.part_boxes is None or len(model.inputs) > 1:
+        return None
+    dataset, _ = load_split(config, split, shuffle=False, part_boxes=True)
+    return dataset_localization(model, dataset)
 
 
 def image_converter(config):
@@ -372,6 +398,9 @@ def train(config, verbose="auto", callbacks=None):
         evaluated once after training and never used to choose).
     """
     config.validate()
+    if config.part_boxes is not None:
+        # Read before training: a bad file stops the run before it starts.
+        read_boxes_file(config.part_boxes, 1)
     run_dir = config.output or new_run_dir()
     config = config.replace(output=run_dir).with_resolved_paths()
     resuming = can_resume(run_dir) or can_continue(run_dir, config.epochs)
@@ -453,11 +482,13 @@ def train(config, verbose="auto", callbacks=None):
     }
     if config.init_from:
         results["init_from"] = {"path": config.init_from, **transfer}
-    localization = synthetic_localization(trainer.model, config)
+    if chief:
+        # Saved before anything else can fail: the trained model is kept.
+        save_model(trainer.model, os.path.join(run_dir, "model.keras"))
+    localization = test_localization(trainer.model, config)
     if localization is not None:
         results["test_localization"] = localization
     if chief:
-        save_model(trainer.model, os.path.join(run_dir, "model.keras"))
         write_json(os.path.join(run_dir, "metrics.json"), results)
     return results
 
