@@ -113,10 +113,14 @@ def test_a_non_finite_loss_names_the_step_and_keeps_the_checkpoint(tmp_path):
 
 
 def test_resume_mid_epoch_gives_the_uninterrupted_result(tmp_path):
+    # The centred patch: the navigator's discrete box choice turns the
+    # last-bit differences of a heavily loaded machine into other boxes
+    # (CI, three test workers on two cores: final losses 12.287 against
+    # 12.295), and this test asks for the same result to 1e-6.
     def run(directory, crash_at=None):
         set_seed(0)
         trainer = Trainer(
-            _rra,
+            lambda: tiny_rra(seed=0, patch="center"),
             optimizer=lambda _: keras.optimizers.SGD(0.05, momentum=0.9),
             strategy="default",
             checkpoint_dir=str(directory),
