@@ -745,7 +745,7 @@ def _evaluate(args):
     from keras_rra.training.run import load_run_config
     from keras_rra.training.run import load_split
     from keras_rra.training.run import model_data_config
-    from keras_rra.training.run import test_localization
+    from keras_rra.training.run import part_localization
     from keras_rra.training.seed import set_seed
 
     say = _progress(args)
@@ -779,7 +779,7 @@ def _evaluate(args):
     # Where the true part boxes are known and the model chooses a region:
     # how well the region finds the part (first: a bad boxes file stops
     # the command before the long evaluation).
-    localization = test_localization(model, config, split=args.split)
+    localization = part_localization(model, config, split=args.split)
     say(f"evaluating on {config.dataset}, split {args.split}")
     report = {
         "model_path": args.model_path,

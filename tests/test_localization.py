@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 
 from keras_rra.models import BaselineClassifier
-from keras_rra.models import RRAClassifier
 from keras_rra.training.localization import dataset_localization
 from keras_rra.training.localization import localization_scores
+from tests.helpers import tiny_rra
 
 
 def test_scores_of_boxes_against_part_boxes():
@@ -29,16 +29,7 @@ def _part_box_batches(images, part_boxes, batch_size):
 
 
 def test_a_dataset_of_part_boxes_scores_the_chosen_region():
-    model = RRAClassifier(
-        num_classes=3,
-        backbone="tiny",
-        image_size=32,
-        input_size=64,
-        patch_size=24,
-        timesteps=2,
-        lstm_units=8,
-        addon_channels=8,
-    )
+    model = tiny_rra(num_classes=3, input_size=64, patch_size=24)
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (5, 64, 64, 3)).astype("float32")
     corner = rng.uniform(0, 0.7, (5, 2)).astype("float32")

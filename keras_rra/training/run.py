@@ -77,7 +77,7 @@ def load_split(config, split, shuffle=None, part_boxes=False):
     )
 
 
-def test_localization(model, config, split="test"):
+def part_localization(model, config, split="test"):
     """How well the region `model` chooses finds the part, on a split of
     `config`'s data: the scores of
     `keras_rra.training.localization.localization_scores`.
@@ -485,7 +485,7 @@ def train(config, verbose="auto", callbacks=None):
     if chief:
         # Saved before anything else can fail: the trained model is kept.
         save_model(trainer.model, os.path.join(run_dir, "model.keras"))
-    localization = test_localization(trainer.model, config)
+    localization = part_localization(trainer.model, config)
     if localization is not None:
         results["test_localization"] = localization
     if chief:
