@@ -396,7 +396,16 @@ def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
     # Evidence equal to 1e-4 ties, and the first such box wins (the same
     # box on every run and device).
     best = np.round(box_evidence * 1e4).argmax(-1)
-    np.testing.assert_allclose(boxes[:, 0], anchors[best])
+    # The guided box: the best box's size, centred on the peak cell.
+    size = anchors[best, 2:] - anchors[best, :2]
+    height, width = evidence.shape[1:3]
+    peak = np.round(evidence.reshape(4, -1) * 1e4).argmax(-1)
+    centre = (np.stack([peak // width, peak % width], -1) + 0.5) / [height, width]
+    centre = np.clip(centre, size / 2, 1 - size / 2)
+    np.testing.assert_allclose(
+        boxes[:, 0], np.concatenate([centre - size / 2, centre + size / 2], -1),
+        atol=1e-6,
+    )  # fmt: skip
     # The teacher's image logits: its linear layer on the feature map's
     # global max pooling (not the largest of its cells' logits).
     image_logits = np.asarray(model.part_teacher(features.max(axis=(1, 2))))
@@ -415,6 +424,34 @@ def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
     shifted_terms, shifted_boxes = teacher()
     np.testing.assert_allclose(shifted_boxes, boxes)
     np.testing.assert_allclose(shifted_terms["teacher"], terms["teacher"], rtol=1e-3)
+
+
+def test_the_guided_box_is_centred_on_the_peak_cell_inside_the_image():
+    from keras_rra.models.navigator_losses import centred_on_peak
+
+    evidence = np.zeros((3, 4, 8, 1), "float32")
+    evidence[0, 1, 5] = 2.0  # centre (0.375, 0.6875): room all round
+    evidence[1, 0, 0] = 1.0  # the corner: the box is pushed inside
+    evidence[2, 3, 2] = evidence[2, 1, 6] = 1.0  # a tie: the first cell wins
+    boxes = np.array(
+        [[0.0, 0.0, 0.5, 0.25], [0.5, 0.5, 1.0, 1.0], [0.1, 0.1, 0.3, 0.3]],
+        "float32",
+    )
+    centred = np.asarray(centred_on_peak(evidence, boxes))
+    np.testing.assert_allclose(
+        centred,
+        [
+            [0.125, 0.5625, 0.625, 0.8125],
+            [0.0, 0.0, 0.5, 0.5],
+            [0.275, 0.7125, 0.475, 0.9125],
+        ],
+        atol=1e-6,
+    )
+    # Sizes are kept; every box lies inside the image.
+    np.testing.assert_allclose(
+        centred[:, 2:] - centred[:, :2], boxes[:, 2:] - boxes[:, :2], atol=1e-6
+    )
+    assert centred.min() >= 0.0 and centred.max() <= 1.0
 
 
 def test_navigator_teacher_is_saved_with_the_model(tmp_path):
