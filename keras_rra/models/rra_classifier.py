@@ -90,8 +90,9 @@ class RRAClassifier(FineGrainedClassifier):
               also classifies every cell; the navigator learns to point
               at the box where the
               teacher's true-class evidence peaks (`ranking_weight`), and
-              the local stream also learns on that box (the `guided` loss
-              term, weight `local_weight`), so it learns the part while
+              the local stream also learns on that box, centred on the
+              teacher's peak cell (the `guided` loss term, weight
+              `local_weight`), so it learns the part while
               the navigator is still wrong
               (`keras_rra.models.navigator_losses`). The teacher costs
               training time only; inference looks at `num_parts` patches;
