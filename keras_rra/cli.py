@@ -454,8 +454,8 @@ def _build_parser():
         description="Runs `benchmark accuracy` and `benchmark speed` with their "
         "defaults into --output-dir (accuracy.json, speed.json: a part already "
         "there is kept, an interrupted one goes on), then writes BENCHMARKS.md "
-        "and accuracy.png, timesteps.png and speed.png beside them. About two "
-        "hours on 2 CPU cores.",
+        "and accuracy.png and speed.png beside them (and timesteps.png when "
+        "the T rows were measured). About two hours on 2 CPU cores.",
     )
     everything.add_argument(
         "--output-dir", required=True, help="folder of the JSON, report and plots"

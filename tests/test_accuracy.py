@@ -36,6 +36,30 @@ def test_table_gives_mean_std_and_the_targets_ratios():
     assert "hard: navigator - baseline = +0.840 (target >= +0.30)" in table
 
 
+def test_the_table_groups_presets_and_rows_whatever_the_run_order():
+    runs = [
+        dict(_run("true_box", 0, 1.0), preset="plain"),
+        dict(_run("baseline", 0, 0.2), preset="task_b"),
+        _run("navigator", 0, 0.9),
+        dict(_run("baseline", 0, 0.1), preset="plain"),
+        _run("baseline", 0, 0.1),
+        dict(_run("baseline", 0, 0.3), preset="task_a"),
+    ]
+    order = [
+        tuple(cell.strip() for cell in line.split("|")[1:3])
+        for line in accuracy.format_table(runs).splitlines()[2:8]
+    ]
+    names = {row: name for row, (name, _) in accuracy.ROWS.items()}
+    assert order == [
+        ("hard", names["baseline"]),
+        ("hard", names["navigator"]),
+        ("plain", names["baseline"]),
+        ("plain", names["true_box"]),
+        ("task_b", names["baseline"]),
+        ("task_a", names["baseline"]),
+    ]
+
+
 def test_unknown_presets_and_rows_are_named():
     with pytest.raises(ValueError, match="Unknown preset 'medium'"):
         accuracy.run(presets=["medium"])

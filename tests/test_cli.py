@@ -734,8 +734,12 @@ def test_benchmark_all_writes_the_report_from_measured_parts(tmp_path, capsys):
     assert "Command: `keras-rra benchmark all --output-dir" in text
     assert "On the easy preset, RRA with its learned navigator" in text
     assert {path.name for path in folder.iterdir()} >= {
-        "accuracy.png", "timesteps.png", "speed.png", "BENCHMARKS.md"
+        "accuracy.png", "speed.png", "BENCHMARKS.md"
     }  # fmt: skip
+    # The ablations were not run: no plot of T, and the report says how to
+    # run them.
+    assert not (folder / "timesteps.png").exists()
+    assert "--rows navigator_t1,navigator_t4,coarse2fine_default_init`" in text
     assert main(["benchmark", "all", "--output-dir", str(folder / "speed.json")]) == 1
     assert "is a file, not a folder" in capsys.readouterr().err
 

@@ -317,7 +317,15 @@ def format_table(runs):
         "| IoU with part | box area | inference GFLOPs | s / epoch | train s |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (preset, row), cell in table.items():
+    # Grouped by preset, in the order of `PRESETS` (others after, as they
+    # come), and by row in the order of `ROWS`: the same table whatever
+    # order the runs were measured or reused in.
+    presets = list(PRESETS) + [p for p, _ in table if p not in PRESETS]
+    rows = list(ROWS)
+    for preset, row in sorted(
+        table, key=lambda cell: (presets.index(cell[0]), rows.index(cell[1]))
+    ):
+        cell = table[(preset, row)]
         stream = cell.get("local_top1") or cell.get("fine_top1") or []
         lines.append(
             f"| {preset} | {ROWS[row][0]} | {_cell(cell['top1'])} | "

@@ -326,7 +326,6 @@ def write_report(folder, accuracy_result, speed_result):
     runs = [r for r in accuracy_result["runs"] if r.get("epochs_override") == epochs]
     commands = accuracy_result.get("commands") or [accuracy_result["command"]]
     save_png(accuracy_figure(runs), os.path.join(folder, "accuracy.png"))
-    save_png(timesteps_figure(runs), os.path.join(folder, "timesteps.png"))
     save_png(speed_figure(speed_result), os.path.join(folder, "speed.png"))
     table = accuracy.format_table(runs)
     markdown = table.split("\n\n")[0]
@@ -334,6 +333,38 @@ def write_report(folder, accuracy_result, speed_result):
     ablations = [
         line for line in ratios if "against T" in line or "attention init" in line
     ]
+    timesteps_png = os.path.join(folder, "timesteps.png")
+    if any("against T" in line for line in ablations):
+        save_png(timesteps_figure(runs), timesteps_png)
+        ablation_lines = [
+            "Looking longer (T, the navigator row with 1, 4 and 10 refinement "
+            "steps) and Coarse2Fine's orthogonal against a he-normal initial "
+            "attention kernel, from the same runs:",
+            "",
+            *[f"- {line}" for line in ablations],
+            "",
+            *ablation_verdicts(runs),
+            "",
+            "![Top-1 against T](timesteps.png)",
+        ]
+    else:
+        # A plot left from earlier runs would not be of these.
+        if os.path.exists(timesteps_png):
+            os.remove(timesteps_png)
+        ablation_lines = [
+            "Not in these runs: they are measured on request, with "
+            "`keras-rra benchmark accuracy --rows "
+            + ",".join(
+                row
+                for row in [
+                    *accuracy.TIMESTEP_ROWS.values(),
+                    *accuracy.ATTENTION_INIT_ROWS.values(),
+                ]
+                if row not in accuracy.DEFAULT_ROWS["hard"]
+            )
+            + "` (the navigator with T = 1 and 4 refinement steps, Coarse2Fine "
+            "with a he-normal initial attention kernel).",
+        ]
     precision = [line for line in ratios if "mixed bfloat16" in line]
     lines = [
         "# Benchmarks",
@@ -362,15 +393,7 @@ def write_report(folder, accuracy_result, speed_result):
         "",
         "### Ablations",
         "",
-        "Looking longer (T, the navigator row with 1, 4 and 10 refinement "
-        "steps) and Coarse2Fine's orthogonal against a he-normal initial "
-        "attention kernel, from the same runs:",
-        "",
-        *[f"- {line}" for line in ablations],
-        "",
-        *ablation_verdicts(runs),
-        "",
-        "![Top-1 against T](timesteps.png)",
+        *ablation_lines,
         "",
         *_precision_section(precision),
         "## Training speed against the machine's peak",
