@@ -156,10 +156,10 @@ def centred_on_peak(evidence, boxes):
     The guided term trains the part classifier on the teacher's box. The
     best anchor holds the most evidence but lies on the anchor grid, so the
     part can sit at its edge, half cut off; centred on the peak cell, the
-    part classifier is shown the whole part where the navigator will learn
-    to show it. (Task a, navigator, 10 epochs, seeds 0-2: top-1 0.867 ±
-    0.031 against 0.729 ± 0.093 on the best anchor, with the same part
-    centre in the navigator's box.)
+    part classifier is shown the whole part. (Task a, navigator, 10
+    epochs, seeds 0-2: top-1 0.835 ± 0.081 against 0.729 ± 0.093 on the
+    best anchor, with the part's centre in the navigator's box as often,
+    0.839; `docs/results/part_task.json`.)
 
     Args:
         evidence: `(batch, h, w, 1)` evidence per cell.
