@@ -150,30 +150,29 @@ def test_mirrored_two_devices_equal_one_device(tmp_path):
     for model in models:
         result = np.load(output.replace("{model}", model))
         assert int(result["replicas"]) == 2
-        # The navigator's box choice is discrete: a rounding difference
-        # between one device and two can pick another box once scores
-        # nearly tie. Otherwise two replicas sum each half batch before the
-        # all-reduce, one device the whole: float rounding that grows over
-        # the steps (measured up to 1.9e-4 on the loss under load; a
-        # replica-local batch norm differs by more than 1e-2).
-        rtol, atol = (2e-2, 2e-2) if model == "navigator" else (1e-3, 2e-3)
+        # Two replicas sum each half batch before the all-reduce, one device
+        # the whole: float rounding that grows over the steps (measured up to
+        # 1.9e-4 on the loss under load; a replica-local batch norm differs by
+        # more than 1e-2). A flipped box choice (below) moves the loss more.
+        rtol = 1e-2 if model == "navigator" else 1e-3
         np.testing.assert_allclose(
             result["mirrored_losses"], result["single_losses"], rtol=rtol, err_msg=model
         )
         if model == "navigator":
-            # The teacher's best box and its peak cell (the guided term's
-            # patch) are argmaxes too: where one flips, the weights that
-            # patch reaches and the batch-norm statistics move apart, and
-            # the moving variances most (measured with the guided box
-            # centred on the peak, on a quiet machine: 1,390 of 499,878
-            # weights beyond 2e-2, a moving variance of 0.84 against 2.72;
-            # in CI under load 1,362; losses 0.25% apart). A wrong
-            # all-reduce moves nearly every weight.
-            apart = np.abs(result["mirrored"] - result["single"]) > atol
-            assert apart.mean() < 1e-2, (model, int(apart.sum()))
+            # The navigator's box choices are argmaxes: rounding can flip one
+            # and move the weights its patch reaches, so the distance is
+            # judged against what a wrong all-reduce trains. Summing the
+            # replicas' gradients instead of averaging them is the same steps
+            # at twice the rate; measured, one device against two after one
+            # epoch: 0.024 of that distance (0.12 after three epochs).
+            mirrored, single = result["mirrored_trainable"], result["single_trainable"]
+            summed = result["summed_trainable"]
+            distance = np.linalg.norm(mirrored - single)
+            wrong = np.linalg.norm(summed - single)
+            assert distance < 0.3 * wrong, (model, float(distance / wrong))
         else:
             np.testing.assert_allclose(
-                result["mirrored"], result["single"], atol=atol, err_msg=model
+                result["mirrored"], result["single"], atol=2e-3, err_msg=model
             )
         assert "batch_size=15" in str(result["odd_batch_error"])
         # model.fit inside a MirroredStrategy scope trains too.
