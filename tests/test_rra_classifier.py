@@ -387,7 +387,16 @@ def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
 
     terms, boxes = teacher()
     features = np.asarray(model.local_backbone(images))
-    cells = np.asarray(model.part_teacher(features))
+    kernel = np.asarray(model.part_teacher.kernel)
+    bias = np.asarray(model.part_teacher.bias)
+    # A cell's logits come from the features whose strongest response lies
+    # there: summed over the cells they are the image logits, less the bias.
+    strongest = features.max(axis=(1, 2), keepdims=True)
+    cells = np.where(features >= strongest, features, 0.0) @ kernel
+    image_logits = np.asarray(model.part_teacher(features.max(axis=(1, 2))))
+    np.testing.assert_allclose(
+        cells.sum(axis=(1, 2)) + bias, image_logits, rtol=1e-4, atol=1e-5
+    )
     # A cell's evidence: its true-class logit against its mean over classes.
     centred = cells - cells.mean(axis=-1, keepdims=True)
     evidence = centred[np.arange(4), ..., labels][..., None]
@@ -396,10 +405,19 @@ def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
     # Evidence equal to 1e-4 ties, and the first such box wins (the same
     # box on every run and device).
     best = np.round(box_evidence * 1e4).argmax(-1)
-    # The guided box: the best box's size, centred on the peak cell.
+    # The guided box: the best box's size, centred on its peak cell.
     size = anchors[best, 2:] - anchors[best, :2]
     height, width = evidence.shape[1:3]
-    peak = np.round(evidence.reshape(4, -1) * 1e4).argmax(-1)
+    rows, cols = np.meshgrid(
+        (np.arange(height) + 0.5) / height, (np.arange(width) + 0.5) / width,
+        indexing="ij",
+    )  # fmt: skip
+    inside = [
+        (rows >= y0) & (rows <= y1) & (cols >= x0) & (cols <= x1)
+        for y0, x0, y1, x1 in anchors[best]
+    ]
+    flat = np.round(evidence[..., 0] * 1e4)
+    peak = np.where(inside, flat, -np.inf).reshape(4, -1).argmax(-1)
     centre = (np.stack([peak // width, peak % width], -1) + 0.5) / [height, width]
     centre = np.clip(centre, size / 2, 1 - size / 2)
     np.testing.assert_allclose(
@@ -407,9 +425,11 @@ def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
         atol=1e-6,
     )  # fmt: skip
     # The teacher's image logits: its linear layer on the feature map's
-    # global max pooling (not the largest of its cells' logits).
-    image_logits = np.asarray(model.part_teacher(features.max(axis=(1, 2))))
-    assert not np.allclose(image_logits, cells.reshape(4, -1, 4).max(axis=1))
+    # global max pooling (not the largest of its cells' logits, nor the
+    # class activation map of every cell's own features).
+    activation_map = np.asarray(model.part_teacher(features)) - bias
+    assert not np.allclose(image_logits, cells.reshape(4, -1, 4).max(axis=1) + bias)
+    assert not np.allclose(cells, activation_map, atol=1e-3)
     expected = -np.mean(
         image_logits[np.arange(4), labels] - np.log(np.exp(image_logits).sum(axis=-1))
     )
@@ -426,24 +446,34 @@ def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
     np.testing.assert_allclose(shifted_terms["teacher"], terms["teacher"], rtol=1e-3)
 
 
-def test_the_guided_box_is_centred_on_the_peak_cell_inside_the_image():
+def test_the_guided_box_is_centred_on_its_peak_cell_inside_the_image():
     from keras_rra.models.navigator_losses import centred_on_peak
 
-    evidence = np.zeros((3, 4, 8, 1), "float32")
-    evidence[0, 1, 5] = 2.0  # centre (0.375, 0.6875): room all round
-    evidence[1, 0, 0] = 1.0  # the corner: the box is pushed inside
-    evidence[2, 3, 2] = evidence[2, 1, 6] = 1.0  # a tie: the first cell wins
+    # A 4 x 8 grid: cell centres at rows 0.125 ... 0.875, columns
+    # 0.0625 ... 0.9375.
+    evidence = np.zeros((4, 4, 8, 1), "float32")
+    # The peak among the cells the box holds, not a larger one outside it.
+    evidence[0, 1, 4], evidence[0, 3, 0] = 1.0, 5.0
+    evidence[1, 3, 7] = 1.0  # at the corner: the box is pushed back inside
+    evidence[2, 1, 5] = evidence[2, 0, 3] = 1.0  # a tie: the first cell wins
+    evidence[3, 2, 6] = 1.0  # the box holds no cell centre: searched everywhere
     boxes = np.array(
-        [[0.0, 0.0, 0.5, 0.25], [0.5, 0.5, 1.0, 1.0], [0.1, 0.1, 0.3, 0.3]],
+        [
+            [0.0, 0.25, 0.5, 0.75],
+            [0.6, 0.65, 1.0, 0.95],
+            [0.0, 0.25, 0.5, 0.75],
+            [0.0, 0.0, 0.1, 0.05],
+        ],
         "float32",
     )
     centred = np.asarray(centred_on_peak(evidence, boxes))
     np.testing.assert_allclose(
         centred,
         [
-            [0.125, 0.5625, 0.625, 0.8125],
-            [0.0, 0.0, 0.5, 0.5],
-            [0.275, 0.7125, 0.475, 0.9125],
+            [0.125, 0.3125, 0.625, 0.8125],
+            [0.6, 0.7, 1.0, 1.0],
+            [0.0, 0.1875, 0.5, 0.6875],
+            [0.575, 0.7875, 0.675, 0.8375],
         ],
         atol=1e-6,
     )

@@ -86,12 +86,13 @@ class RRAClassifier(FineGrainedClassifier):
               at the `num_parts` best, at full input resolution. While
               training, a teacher runs the local backbone over the whole
               input and learns from the image label through the global
-              max pooling of its feature map and a linear layer, which
-              also classifies every cell; the navigator learns to point
-              at the box where the
-              teacher's true-class evidence peaks (`ranking_weight`), and
-              the local stream also learns on that box, centred on the
-              teacher's peak cell (the `guided` loss term, weight
+              max pooling of its feature map and a linear layer; a
+              cell's class logits are the terms of that sum from the
+              features that peak in the cell. The navigator learns to
+              point at the box where the teacher's true-class evidence
+              peaks (`ranking_weight`), and the local stream also learns
+              on that box, centred on its peak cell (the `guided` loss
+              term, weight
               `local_weight`), so it learns the part while
               the navigator is still wrong
               (`keras_rra.models.navigator_losses`). The teacher costs
