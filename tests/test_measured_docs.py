@@ -47,6 +47,18 @@ def results(tmp_path):
     return str(folder)
 
 
+def test_the_python_api_true_box_is_quoted_from_its_json(results):
+    record = {"summary": {"top1": "0.997 ± 0.001", "top1_per_seed": "0.998, 0.996"}}
+    with open(os.path.join(results, "true_box_api.json"), "w") as file:
+        json.dump(record, file)
+    name = "true_box_api:summary.top1_per_seed"
+    text = f"seeds: <!-- measured: {name} -->x<!-- /measured -->"
+    assert measured_docs.render(text, results) == (
+        "seeds: <!-- measured: true_box_api:summary.top1_per_seed -->0.998, 0.996"
+        "<!-- /measured -->"
+    )
+
+
 def test_markers_are_written_from_the_json_and_differences_found(results, tmp_path):
     page = tmp_path / "page.md"
     page.write_text(
@@ -106,6 +118,7 @@ def test_the_part_task_rows_are_written_from_their_own_json(results, tmp_path):
         ("default_run:test.top9", "default_run.json has no value 'test.top9'"),
         ("accuracy:easy:navigator:top1", "accuracy.json has no 'easy:navigator:top1'"),
         ("ci:wall_time", "ci.json does not exist: measure it first"),
+        ("true_box_api:summary.top1", "true_box_api.json does not exist: measure"),
     ],
 )
 def test_unknown_names_are_one_sentence(results, name, message):

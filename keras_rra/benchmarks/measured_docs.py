@@ -22,6 +22,9 @@ else. Names:
   `../shared/part_tasks`); `part_task:commands` lists its commands.
 - `ci:wall_time`, `ci:tests`, `ci:date`, `ci:commit`, `ci:cpu`: the CI time
   measured on a fresh clone (`ci.json`).
+- `true_box_api:KEY.PATH`: a value of `true_box_api.json`, the true-box
+  RRA trained on task a through the Python API
+  (`docs/scripts/true_box_api.py`), e.g. `true_box_api:summary.top1`.
 """
 
 import json
@@ -107,7 +110,7 @@ def _accuracy(results_dir, parts, delta=False, file="accuracy.json"):
 def measured_text(name, results_dir=RESULTS):
     """The text a marker named `name` stands for (see the module)."""
     kind, _, rest = name.partition(":")
-    if kind in ("default_run", "ci") and rest:
+    if kind in ("default_run", "ci", "true_box_api") and rest:
         return _recorded(results_dir, f"{kind}.json", rest)
     if kind in ("accuracy", "accuracy-delta") and rest:
         return _accuracy(results_dir, rest.split(":"), delta=kind != "accuracy")
