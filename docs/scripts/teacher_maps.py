@@ -34,6 +34,7 @@ def best_boxes(evidence, anchor_pooling, anchors):
 
 def main(part_boxes, run_dir):
     from keras_rra.models.navigator_losses import centred_on_peak
+    from keras_rra.models.navigator_losses import peak_terms
     from keras_rra.training.inference import load_classifier
     from keras_rra.training.localization import chosen_boxes
     from keras_rra.training.localization import localization_scores
@@ -53,14 +54,13 @@ def main(part_boxes, run_dir):
         images = inputs["images"]
         labels = np.asarray(labels).reshape(-1)
         features = np.asarray(model.teacher_backbone(images, training=False))
-        strongest = features.max(axis=(1, 2), keepdims=True)
-        true_class = kernel[:, labels]  # (channels, batch)
         maps = {
-            "activation_map": features,
-            "peak_terms": np.where(features >= strongest, features, 0.0),
+            "activation_map": features @ kernel,
+            "peak_terms": np.asarray(peak_terms(features, kernel)),
         }
         for name, cells in maps.items():
-            evidence = np.einsum("bhwc,cb->bhw", cells, true_class).astype("float32")
+            evidence = np.take_along_axis(cells, labels[:, None, None, None], -1)
+            evidence = evidence[..., 0].astype("float32")
             best = best_boxes(evidence, model.anchor_pooling, anchors)
             # A box of no size holds no cell centre: its peak is searched
             # everywhere, and the box is given the best box's size here.
