@@ -93,5 +93,10 @@ def main(part_boxes, run_dir):
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         sys.exit(__doc__)
+    if not os.path.isfile(sys.argv[1]):
+        sys.exit(f"{sys.argv[1]} does not exist: give the task's part_boxes.csv.")
+    for run in sys.argv[2:]:
+        if not os.path.isfile(os.path.join(run, "model.keras")):
+            sys.exit(f"{run} is not a finished run: it has no model.keras.")
     for run in sys.argv[2:]:
         main(sys.argv[1], run)

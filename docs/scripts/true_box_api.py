@@ -88,4 +88,8 @@ if __name__ == "__main__":
     if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
     seeds = sys.argv[3] if len(sys.argv) == 4 else "0,1,2"
+    if not os.path.isfile(os.path.join(sys.argv[1], "part_boxes.csv")):
+        sys.exit(f"{sys.argv[1]} is not a part task: it has no part_boxes.csv.")
+    if not all(seed.strip().isdigit() for seed in seeds.split(",")):
+        sys.exit(f"SEEDS must be comma-separated integers; received {seeds!r}.")
     main(sys.argv[1], sys.argv[2], [int(seed) for seed in seeds.split(",")])
