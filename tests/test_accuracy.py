@@ -25,7 +25,7 @@ def test_table_gives_mean_std_and_the_targets_ratios():
     table = accuracy.format_table(runs)
     # top-1, the part stream alone (not measured here), the part's centre.
     assert (
-        "| hard | RRA, learned navigator, 1 part (default) | 0.950 ± 0.071 | – | "
+        "| hard | RRA, learned navigator, 2 parts (default) | 0.950 ± 0.071 | – | "
         "0.950 ± 0.071" in table
     )
     assert (
@@ -166,7 +166,7 @@ def test_an_interrupted_benchmark_goes_on_where_it_stopped(tmp_path, monkeypatch
     written = _read(output)
     assert written["command"] == "c" and written["machine"]["cores"] >= 1
     assert (
-        "| hard | RRA, learned navigator, 1 part (default) | 0.550 ± 0.071"
+        "| hard | RRA, learned navigator, 2 parts (default) | 0.550 ± 0.071"
         in (written["table"])
     )
     # Another epochs override is another benchmark: nothing is reused, and
@@ -304,7 +304,7 @@ def test_every_row_reports_its_cost_and_its_part_stream():
         line for line in accuracy.format_table(runs).splitlines() if "navigator" in line
     )
     assert row.startswith(
-        "| hard | RRA, learned navigator, 1 part (default) | "
+        "| hard | RRA, learned navigator, 2 parts (default) | "
         "0.700 ± 0.141 | 0.680 ± 0.141 |"
     )
     assert row.endswith("| 0.1178 ± 0.0000 | 35.0 ± 0.7 | 10 ± 0 |")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_rra.models import RRAClassifier
+from keras_rra.settings.run_settings import model_default
 from tests.helpers import assert_tflite_matches
 from tests.helpers import run_model_test
 from tests.helpers import tiny_rra
@@ -296,10 +297,13 @@ def test_model_contract_navigator_patch():
     assert model.extra_loss_terms == {"teacher": 1.0, "ranking": 1.0, "guided": 1.0}
 
 
-def test_navigator_is_the_default_patch_source():
+def test_navigator_with_two_parts_is_the_default_patch_source():
     arguments = {k: v for k, v in NAVIGATOR.items() if k not in ("patch", "num_parts")}
     model = RRAClassifier(**arguments)
-    assert (model.patch, model.num_parts) == ("navigator", 1)
+    assert (model.patch, model.num_parts) == ("navigator", 2)
+    assert model(_images(size=64))["patch_boxes"].shape == (4, 2, 4)
+    # The CLI's default is the model's, from the one declaration.
+    assert model_default("rra", "num_parts", "cpu") == 2
 
 
 def test_navigator_patches_are_its_best_boxes_cut_at_full_resolution():

@@ -9,13 +9,12 @@ batch and optimiser:
 
 - `baseline`: the global view alone (the lower bound);
 - `center`: RRA looking at a centred patch;
-- `navigator`: RRA looking where its navigator, learned from the labels
-  alone, points (the library's default);
+- `navigator`: RRA looking at the 2 boxes its navigator, learned from the
+  labels alone, points at (the library's default);
 - `true_box`: RRA looking at the true part box (box supervision: the upper
   bound);
-- `navigator_two_parts`: the navigator's 2 best boxes;
-- `true_box_separate`, `navigator_separate`: the paper's separate losses
-  (the latter with 2 parts);
+- `navigator_one_part`: the navigator's best box only;
+- `true_box_separate`, `navigator_separate`: the paper's separate losses;
 - `coarse2fine`: Coarse2Fine with its navigator;
 - `navigator_t1`, `navigator_t4`: the navigator row with T = 1 and 4
   refinement steps (the default is 10): does looking longer help?
@@ -120,16 +119,16 @@ ROWS = {
         {"model": "rra", "patch": "center", "center_fraction": 0.25},
     ),
     "navigator": (
-        "RRA, learned navigator, 1 part (default)",
+        "RRA, learned navigator, 2 parts (default)",
         {"model": "rra", "patch": "navigator"},
     ),
     "true_box": (
         "RRA, true part box (upper bound)",
         {"model": "rra", "patch": "boxes"},
     ),
-    "navigator_two_parts": (
-        "RRA, learned navigator, 2 parts",
-        {"model": "rra", "patch": "navigator", "num_parts": 2},
+    "navigator_one_part": (
+        "RRA, learned navigator, 1 part",
+        {"model": "rra", "patch": "navigator", "num_parts": 1},
     ),
     "navigator_separate": (
         "RRA, learned navigator, 2 parts, paper's separate losses",

@@ -126,9 +126,11 @@ class RRAClassifier(FineGrainedClassifier):
         area_weight: weight of mean(S) added to the loss (`"saliency"`),
             which pushes S to mark a smaller region.
         num_parts: boxes the local stream looks at per image
-            (`"navigator"`); their local logits are averaged. One by default:
-            a second box, kept apart from the first, rarely holds the part
-            and dilutes the average (see the README's results).
+            (`"navigator"`); their local logits are averaged. Two by
+            default: the second best box, which may overlap the first by up
+            to the navigator's `overlap_threshold`, holds the part where the
+            first misses it, and the local stream trains on twice the
+            patches (task a, 3 seeds: see `docs/results/part_task.json`).
         anchor_sizes: sides of the navigator's candidate boxes, relative to
             the image. A side of `patch_size / input_size` samples the
             patch at the input's own resolution.
@@ -201,7 +203,7 @@ class RRAClassifier(FineGrainedClassifier):
         min_zoom_extent=0.1,
         max_zoom_extent=0.5,
         area_weight=0.0,
-        num_parts=1,
+        num_parts=2,
         anchor_sizes=(0.25,),
         ranking_weight=1.0,
         exploration=0.0,

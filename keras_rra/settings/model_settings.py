@@ -277,7 +277,7 @@ RRA_SETTINGS = SettingGroup(
         MIN_ZOOM_EXTENT,
         MAX_ZOOM_EXTENT.with_default(0.5),
         AREA_WEIGHT,
-        _navigator(NUM_PARTS.with_search(high=2), "patch"),
+        _navigator(NUM_PARTS.with_default(2).with_search(high=2), "patch"),
         ANCHOR_SIZES,
         _navigator(RANKING_WEIGHT, "patch"),
         _navigator(EXPLORATION, "patch"),
