@@ -1283,7 +1283,10 @@ def test_explain_and_plot_a_run(quick_run, tmp_path, capsys):
     assert main(["explain", "--model-path", model, image, "--output", output]) == 0
     (result,) = _json_lines(capsys.readouterr().out)
     assert result["image"] == image and result["figure"].startswith(output)
-    assert len(result["attention"]) == 3 and len(result["looked"]) == 1
+    # The navigator's two boxes (the default `num_parts`), best first.
+    assert len(result["attention"]) == 3 and len(result["looked"]) == 2
+    scores = [looked["score"] for looked in result["looked"]]
+    assert scores[0] >= scores[1]
     with open(result["figure"], "rb") as file:
         assert file.read(4) == b"\x89PNG"
     argv = ["explain", "--model-path", model, image, "--output", output]
