@@ -100,10 +100,11 @@ def main(root, output):
         for column, epoch in enumerate(SHOWN_EPOCHS):
             axis = axes[row, column]
             axis.imshow(test_x[row].astype("uint8"))
-            boxes = [(test_parts[row], "lime", "-")]
-            boxes += [(shown[epoch][row][0], "orange", "-")]
-            boxes += [(box, "yellow", "--") for box in shown[epoch][row][1:]]
-            for box, colour, style in boxes:
+            # The part box the CSV gave (`boxes`), then the navigator's, best first.
+            drawn = [(test_parts[row], "lime", "-")]
+            drawn += [(shown[epoch][row][0], "orange", "-")]
+            drawn += [(box, "yellow", "--") for box in shown[epoch][row][1:]]
+            for box, colour, style in drawn:
                 y1, x1, y2, x2 = np.asarray(box) * side
                 axis.add_patch(
                     plt.Rectangle(
