@@ -378,6 +378,25 @@ def test_navigator_learns_in_both_stages():
     assert np.isfinite(metrics["ranking_loss"])
 
 
+def test_the_navigators_teacher_has_a_backbone_of_its_own():
+    model = Coarse2FineClassifier(**NAVIGATOR)
+    assert model.teacher == "own"
+    assert model.teacher_backbone is not model.backbone
+    start = _values(model.teacher_backbone)
+    assert _same(start, _values(model.backbone))
+    model.compile()
+    model.fit(_images(size=64), _labels(), epochs=1, verbose=0)
+    # Trained by the teacher's loss, apart from the backbone.
+    assert not _same(start, _values(model.teacher_backbone))
+    assert not _same(_values(model.teacher_backbone), _values(model.backbone))
+    shared = Coarse2FineClassifier(**NAVIGATOR, teacher="shared")
+    assert shared.teacher_backbone is shared.backbone
+    restored = Coarse2FineClassifier.from_config(
+        {k: v for k, v in shared.get_config().items() if k != "teacher"}
+    )
+    assert restored.teacher == "shared"
+
+
 def test_navigator_converts_to_tflite_with_builtin_ops_only():
     model = Coarse2FineClassifier(**NAVIGATOR, stage=2)
     assert_tflite_matches(model, _images(2, size=64))

@@ -351,14 +351,78 @@ def test_navigator_losses_train_navigator_and_teacher():
     assert np.isfinite(history.history["ranking_loss"][0])
     assert np.isfinite(history.history["teacher_loss"][0])
     assert np.isfinite(history.history["guided_loss"][0])
-    # Evaluation reports them and leaves the backbone's statistics alone.
-    statistics = [w.numpy() for w in model.local_backbone.non_trainable_weights]
+    # Evaluation reports them and leaves the backbones' statistics alone.
+    backbones = model.local_backbone, model.teacher_backbone
+    statistics = [w.numpy() for b in backbones for w in b.non_trainable_weights]
     metrics = model.evaluate(images, labels, verbose=0, return_dict=True)
     assert np.isfinite(metrics["ranking_loss"]) and np.isfinite(metrics["teacher_loss"])
-    for before, after in zip(
-        statistics, model.local_backbone.non_trainable_weights, strict=True
-    ):
-        np.testing.assert_array_equal(before, after.numpy())
+    after = [w.numpy() for b in backbones for w in b.non_trainable_weights]
+    for before, now in zip(statistics, after, strict=True):
+        np.testing.assert_array_equal(before, now)
+
+
+def test_the_teacher_trains_a_backbone_of_its_own():
+    import tensorflow as tf
+
+    model = RRAClassifier(**NAVIGATOR)
+    assert model.teacher == "own"
+    teacher, local = model.teacher_backbone, model.local_backbone
+    assert teacher is not local and teacher.name == "teacher_backbone"
+    # It starts from the local stream's weights...
+    for own, shared in zip(teacher.weights, local.weights, strict=True):
+        np.testing.assert_array_equal(own.numpy(), shared.numpy())
+    # ...and only the teacher's loss trains it; the local stream's losses
+    # train the local backbone alone.
+    images, labels = _images(size=64), np.arange(4) % 4
+    with tf.GradientTape(persistent=True) as tape:
+        out = model(images, training=True)
+        terms = model.extra_losses(images, labels, out)
+        local_loss = terms["guided"] + keras.ops.mean(out["local_logits"])
+    variables = [v.value for v in teacher.trainable_variables]
+    assert all(g is None for g in tape.gradient(local_loss, variables))
+    gradients = tape.gradient(terms["teacher"], variables)
+    assert all(np.abs(np.asarray(g)).max() > 0 for g in gradients)
+    local_variables = [v.value for v in local.trainable_variables]
+    assert all(g is None for g in tape.gradient(terms["teacher"], local_variables))
+    # Never run at inference: zeroing it changes no prediction.
+    before = model.predict(images, verbose=0)["logits"]
+    for weight in teacher.trainable_weights:
+        weight.assign(np.zeros(weight.shape))
+    np.testing.assert_array_equal(model.predict(images, verbose=0)["logits"], before)
+    # Shared, the teacher runs the local backbone, with no weights of its own.
+    shared = RRAClassifier(**NAVIGATOR, teacher="shared")
+    assert shared.teacher_backbone is shared.local_backbone
+    assert len(model.weights) == len(shared.weights) + len(teacher.weights)
+    with pytest.raises(ValueError, match="teacher"):
+        RRAClassifier(**NAVIGATOR, teacher="separate")
+
+
+def test_a_model_saved_before_the_teacher_had_its_own_backbone_loads(tmp_path):
+    import json
+    import zipfile
+
+    model = RRAClassifier(**NAVIGATOR, teacher="shared")
+    path = tmp_path / "shared.keras"
+    model.save(path)
+    # A 0.2.0 file: the same weights, no "teacher" in its config.
+    old = tmp_path / "old.keras"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(old, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                del config["config"]["teacher"]
+                data = json.dumps(config).encode()
+            target.writestr(item, data)
+    restored = keras.saving.load_model(old, safe_mode=True)
+    assert restored.teacher == "shared"
+    assert restored.teacher_backbone is restored.local_backbone
+    images = _images(size=64)
+    np.testing.assert_allclose(
+        restored.predict(images, verbose=0)["logits"],
+        model.predict(images, verbose=0)["logits"],
+        atol=1e-5,
+    )
 
 
 def test_part_logits_are_what_the_local_stream_says_on_a_box():
@@ -498,6 +562,10 @@ def test_navigator_teacher_is_saved_with_the_model(tmp_path):
     np.testing.assert_array_equal(
         restored.part_teacher.kernel.numpy(), model.part_teacher.kernel.numpy()
     )
+    for saved, loaded in zip(
+        model.teacher_backbone.weights, restored.teacher_backbone.weights, strict=True
+    ):
+        np.testing.assert_array_equal(loaded.numpy(), saved.numpy())
 
 
 def test_navigator_needs_a_local_backbone_of_any_size():

@@ -13,7 +13,11 @@ batch and optimiser:
   labels alone, points at (the library's default);
 - `true_box`: RRA looking at the true part box (box supervision: the upper
   bound);
-- `navigator_one_part`: the navigator's best box only;
+- `navigator_one_part`: the navigator's best box only (measured with the
+  teacher sharing the local backbone, as before it had its own);
+- `navigator_shared_teacher`, `coarse2fine_shared_teacher`: the default
+  rows with the navigator's teacher running the patch backbone itself
+  instead of a copy with weights of its own;
 - `true_box_separate`, `navigator_separate`: the paper's separate losses;
 - `coarse2fine`: Coarse2Fine with its navigator;
 - `navigator_t1`, `navigator_t4`: the navigator row with T = 1 and 4
@@ -127,8 +131,12 @@ ROWS = {
         {"model": "rra", "patch": "boxes"},
     ),
     "navigator_one_part": (
-        "RRA, learned navigator, 1 part",
-        {"model": "rra", "patch": "navigator", "num_parts": 1},
+        "RRA, learned navigator, 1 part, shared teacher",
+        {"model": "rra", "patch": "navigator", "num_parts": 1, "teacher": "shared"},
+    ),
+    "navigator_shared_teacher": (
+        "RRA, learned navigator, 2 parts, shared teacher",
+        {"model": "rra", "patch": "navigator", "teacher": "shared"},
     ),
     "navigator_separate": (
         "RRA, learned navigator, 2 parts, paper's separate losses",
@@ -146,6 +154,10 @@ ROWS = {
     "coarse2fine": (
         "Coarse2Fine, navigator (default)",
         {"model": "coarse2fine"},
+    ),
+    "coarse2fine_shared_teacher": (
+        "Coarse2Fine, navigator, shared teacher",
+        {"model": "coarse2fine", "teacher": "shared"},
     ),
     "navigator_t1": (
         "RRA, learned navigator, T = 1",
@@ -196,6 +208,11 @@ ATTENTION_INIT_ROWS = {
     "he-normal": "coarse2fine_default_init",
 }
 PRECISION_ROWS = {"float32": "navigator_xla", "mixed_bfloat16": "navigator_bfloat16"}
+# The default rows and the same with the teacher sharing the patch backbone.
+TEACHER_ROWS = {
+    "navigator": "navigator_shared_teacher",
+    "coarse2fine": "coarse2fine_shared_teacher",
+}
 
 # Every preset's bounds and the library's default; the ablations (T, the
 # attention initialisation, the paper's separate losses, two parts) run on

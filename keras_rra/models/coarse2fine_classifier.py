@@ -14,6 +14,7 @@ from keras_rra.layers.probability_average import ProbabilityAverage
 from keras_rra.models.backbones import build_backbone
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
 from keras_rra.models.navigator_losses import build_teacher
+from keras_rra.models.navigator_losses import own_teacher_backbone
 from keras_rra.settings.model_settings import COARSE2FINE_SETTINGS
 from keras_rra.settings.model_settings import FINE_INPUTS
 from keras_rra.utils.validation import check_choice
@@ -92,6 +93,9 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         anchor_sizes: the navigator's box sides (see `RRAClassifier`).
         ranking_weight: the navigator's loss weight (see `RRAClassifier`).
         exploration: the navigator's exploration (see `RRAClassifier`).
+        teacher: `"own"` or `"shared"`: the backbone of the navigator's
+            teacher, a copy of `backbone` with weights of its own or the
+            backbone itself (see `RRAClassifier`).
         dropout: dropout before the classifier.
         stage: 1 or 2, the training stage the model starts in.
         seed: seed of the navigator's exploration.
@@ -148,6 +152,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         anchor_sizes=(0.5,),
         ranking_weight=1.0,
         exploration=0.0,
+        teacher="own",
         dropout=0.0,
         stage=1,
         seed=None,
@@ -195,6 +200,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         self.decoder_input = self.inverse_mapping = self.zoom = self.mask = None
         self.navigator = self.patch_sampler = None
         self.part_teacher = self.anchor_pooling = None
+        self.own_teacher_backbone = None
         if fine_input == "navigator":
             self.navigator = PartNavigator(
                 num_parts=num_parts,
@@ -252,9 +258,11 @@ class Coarse2FineClassifier(FineGrainedClassifier):
                 "navigator_scores": score_map,
             }
             # The navigator's teacher: training only, outside the graph.
+            if teacher == "own":
+                self.own_teacher_backbone = own_teacher_backbone(self.backbone)
             self.part_teacher, self.anchor_pooling = build_teacher(
                 self._classification_head(num_classes, "part_teacher"),
-                self.backbone,
+                self.teacher_backbone,
                 features.shape[1:3],
                 anchor_sizes,
                 input_size,
@@ -300,6 +308,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         self.anchor_sizes = anchor_sizes
         self.ranking_weight = float(ranking_weight)
         self.exploration = float(exploration)
+        self.teacher = teacher
         self.seed = seed
         self.dropout = dropout
         # Training steps taken in stage 1, saved with the model: stage 2
@@ -406,6 +415,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
                 "anchor_sizes": list(self.anchor_sizes),
                 "ranking_weight": self.ranking_weight,
                 "exploration": self.exploration,
+                "teacher": self.teacher,
                 "dropout": self.dropout,
                 "stage": self.stage,
                 "seed": self.seed,
@@ -422,5 +432,8 @@ class Coarse2FineClassifier(FineGrainedClassifier):
 
     @property
     def teacher_backbone(self):
-        """The backbone the navigator's teacher runs over the whole input."""
+        """The backbone the navigator's teacher runs over the whole input:
+        its own (`teacher="own"`) or the model's."""
+        if self.own_teacher_backbone is not None:
+            return self.own_teacher_backbone
         return self.backbone

@@ -47,6 +47,29 @@ def build_teacher(head, backbone, grid_size, anchor_sizes, input_size):
     return head, pooling
 
 
+def own_teacher_backbone(backbone):
+    """A copy of `backbone` with weights of its own, for the teacher.
+
+    The teacher is the full-resolution baseline with max pooling, and it
+    learns as fast as that baseline only when nothing else trains its
+    backbone: sharing the patch stream's, whose losses pull the same
+    weights towards patches, slowed it down (see `teacher` in
+    `RRAClassifier`). The copy starts from `backbone`'s weights (ImageNet
+    ones included, with no second download); at inference it is never run.
+
+    Args:
+        backbone: the built backbone `keras.Model` to copy; it must accept
+            images of any size.
+
+    Returns:
+        A `keras.Model` named `"teacher_backbone"`.
+    """
+    teacher = keras.models.clone_model(backbone)
+    teacher.set_weights(backbone.get_weights())
+    teacher.name = "teacher_backbone"
+    return teacher
+
+
 def navigator_losses(
     images,
     labels,
@@ -62,9 +85,10 @@ def navigator_losses(
     A navigator sees the cheap global view and must learn which of its
     candidate boxes holds the part that decides the class. Its teacher looks
     at the whole input at full resolution, once per training or evaluation
-    step and never at prediction: the patch backbone runs over the whole
-    input image (a convolutional network over the whole image computes what
-    it would compute on each patch, sharing the overlaps), and
+    step and never at prediction: a patch backbone (the model's own, or a
+    copy with weights of its own: `own_teacher_backbone`) runs over the
+    whole input image (a convolutional network over the whole image
+    computes what it would compute on each patch, sharing the overlaps), and
     `teacher_head` (a linear classifier) turns each cell into class logits.
 
     - `"teacher"`: the teacher learns from image labels alone: its image
@@ -103,7 +127,7 @@ def navigator_losses(
             resolution.
         labels: `(batch,)` or `(batch, 1)` integer labels.
         score_map: the navigator's scores `(batch, h, w, sizes)`.
-        backbone: the patch backbone (accepts any image size).
+        backbone: the teacher's backbone (accepts any image size).
         teacher_head: a `Dense(num_classes)` layer.
         anchor_pooling: the `AnchorPooling` of the navigator's boxes.
         num_classes: the number of classes.

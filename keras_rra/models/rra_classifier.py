@@ -14,6 +14,7 @@ from keras_rra.layers.temporal_attention_pooling import TemporalAttentionPooling
 from keras_rra.models.backbones import build_backbone
 from keras_rra.models.fine_grained_classifier import FineGrainedClassifier
 from keras_rra.models.navigator_losses import build_teacher
+from keras_rra.models.navigator_losses import own_teacher_backbone
 from keras_rra.settings.model_settings import EVAL_BOXES
 from keras_rra.settings.model_settings import GLOBAL_LOSSES
 from keras_rra.settings.model_settings import PATCH_SOURCES
@@ -84,9 +85,10 @@ class RRAClassifier(FineGrainedClassifier):
               `PartNavigator` scores square candidate boxes (`anchor_sizes`)
               on the global stream's feature map and the local stream looks
               at the `num_parts` best, at full input resolution. While
-              training, a teacher runs the local backbone over the whole
-              input and learns from the image label through the global
-              max pooling of its feature map and a linear layer; a
+              training, a teacher runs a copy of the local backbone
+              (`teacher`) over the whole input and learns from the image
+              label through the global max pooling of its feature map and
+              a linear layer; a
               cell's class logits are the terms of that sum from the
               features that peak in the cell. The navigator learns to
               point at the box where the teacher's true-class evidence
@@ -139,6 +141,15 @@ class RRAClassifier(FineGrainedClassifier):
             while training (0, the default: the local stream trains on the
             box it will look at; the teacher rates every box whatever the
             navigator chose, so the navigator needs no noise to explore).
+        teacher: the backbone the navigator's teacher runs over the whole
+            input: `"own"` (the default), a copy of the local backbone with
+            weights of its own, or `"shared"`, the local backbone itself
+            (the only form up to 0.2.0; models saved without this
+            setting load with it). Shared, the patch stream's losses train the same
+            weights and the teacher learns slower than the full-resolution
+            baseline it is (measured in `docs/guides/where_to_look.md`). The
+            copy costs no inference time, only its weights in the saved
+            model.
         dropout: dropout rate before both classifiers.
         seed: seed of the random box choice.
         image_converter: the `ImageConverter` that brings a raw image to
@@ -207,6 +218,7 @@ class RRAClassifier(FineGrainedClassifier):
         anchor_sizes=(0.25,),
         ranking_weight=1.0,
         exploration=0.0,
+        teacher="own",
         dropout=0.0,
         seed=None,
         image_converter=None,
@@ -271,6 +283,7 @@ class RRAClassifier(FineGrainedClassifier):
         )
         self.inverse_mapping = self.zoom = self.navigator = None
         self.part_teacher = self.anchor_pooling = None
+        self.own_teacher_backbone = None
         if patch == "navigator":
             self.navigator = PartNavigator(
                 num_parts=num_parts,
@@ -353,9 +366,11 @@ class RRAClassifier(FineGrainedClassifier):
             extra_outputs["navigator_scores"] = score_map
             patches = self.patch_sampler(images, patch_boxes)
             # The navigator's teacher: training only, outside the graph.
+            if teacher == "own":
+                self.own_teacher_backbone = own_teacher_backbone(self.local_backbone)
             self.part_teacher, self.anchor_pooling = build_teacher(
                 self._classification_head(num_classes, "part_teacher"),
-                self.local_backbone,
+                self.teacher_backbone,
                 feature_map.shape[1:3],
                 anchor_sizes,
                 input_size,
@@ -422,6 +437,7 @@ class RRAClassifier(FineGrainedClassifier):
         self.anchor_sizes = anchor_sizes
         self.ranking_weight = float(ranking_weight)
         self.exploration = float(exploration)
+        self.teacher = teacher
         self.dropout = dropout
         self.seed = seed
         self.global_loss = global_loss
@@ -476,6 +492,7 @@ class RRAClassifier(FineGrainedClassifier):
                 "anchor_sizes": list(self.anchor_sizes),
                 "ranking_weight": self.ranking_weight,
                 "exploration": self.exploration,
+                "teacher": self.teacher,
                 "dropout": self.dropout,
                 "seed": self.seed,
             }
@@ -493,5 +510,8 @@ class RRAClassifier(FineGrainedClassifier):
 
     @property
     def teacher_backbone(self):
-        """The backbone the navigator's teacher runs over the whole input."""
+        """The backbone the navigator's teacher runs over the whole input:
+        its own (`teacher="own"`) or the local stream's."""
+        if self.own_teacher_backbone is not None:
+            return self.own_teacher_backbone
         return self.local_backbone

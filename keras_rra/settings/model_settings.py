@@ -141,6 +141,16 @@ EXPLORATION = Setting(
     search=SearchRange(low=0.0, high=2.0),
 )
 
+TEACHERS = ("own", "shared")
+TEACHER = Setting(
+    "teacher",
+    "str",
+    "own",
+    "navigator: the teacher's backbone: own (its own weights) or shared "
+    "(the patch stream's)",
+    choices=TEACHERS,
+)
+
 
 def _navigator(setting, switch):
     """A navigator setting, searched only when `switch` chooses the
@@ -281,6 +291,7 @@ RRA_SETTINGS = SettingGroup(
         ANCHOR_SIZES,
         _navigator(RANKING_WEIGHT, "patch"),
         _navigator(EXPLORATION, "patch"),
+        TEACHER,
         DROPOUT,
     ],
 )
@@ -323,6 +334,7 @@ COARSE2FINE_SETTINGS = SettingGroup(
         ANCHOR_SIZES.with_default([0.5]),
         _navigator(RANKING_WEIGHT, "fine_input"),
         _navigator(EXPLORATION, "fine_input"),
+        TEACHER,
         DROPOUT,
     ],
 )
