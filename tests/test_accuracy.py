@@ -122,12 +122,14 @@ def test_the_ablation_rows_vary_only_their_setting():
         *accuracy.ATTENTION_INIT_ROWS.values(),
     ]:
         assert row in accuracy.ROWS
-    # The teacher rows: the default's own teacher against a shared one.
-    assert run_settings()["teacher"][0].default == "own"
-    for own, shared in accuracy.TEACHER_ROWS.items():
-        settings = dict(accuracy.ROWS[shared][1])
-        assert settings.pop("teacher") == "shared"
-        assert settings == accuracy.ROWS[own][1]
+    # The teacher rows: each model's default teacher against the other.
+    from keras_rra.settings.run_settings import model_default
+
+    for default, other in accuracy.TEACHER_ROWS.items():
+        settings = dict(accuracy.ROWS[other][1])
+        model = settings["model"]
+        assert settings.pop("teacher") != model_default(model, "teacher", "cpu")
+        assert settings == accuracy.ROWS[default][1]
 
 
 def test_every_default_preset_has_its_bounds_and_the_default():

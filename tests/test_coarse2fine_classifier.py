@@ -378,9 +378,12 @@ def test_navigator_learns_in_both_stages():
     assert np.isfinite(metrics["ranking_loss"])
 
 
-def test_the_navigators_teacher_has_a_backbone_of_its_own():
-    model = Coarse2FineClassifier(**NAVIGATOR)
-    assert model.teacher == "own"
+def test_the_navigators_teacher_shares_the_backbone_or_has_its_own():
+    # Shared by default: the teacher's loss trains the one backbone too.
+    shared = Coarse2FineClassifier(**NAVIGATOR)
+    assert shared.teacher == "shared"
+    assert shared.teacher_backbone is shared.backbone
+    model = Coarse2FineClassifier(**NAVIGATOR, teacher="own")
     assert model.teacher_backbone is not model.backbone
     start = _values(model.teacher_backbone)
     assert _same(start, _values(model.backbone))
@@ -389,12 +392,11 @@ def test_the_navigators_teacher_has_a_backbone_of_its_own():
     # Trained by the teacher's loss, apart from the backbone.
     assert not _same(start, _values(model.teacher_backbone))
     assert not _same(_values(model.teacher_backbone), _values(model.backbone))
-    shared = Coarse2FineClassifier(**NAVIGATOR, teacher="shared")
-    assert shared.teacher_backbone is shared.backbone
-    restored = Coarse2FineClassifier.from_config(
-        {k: v for k, v in shared.get_config().items() if k != "teacher"}
+    restored = Coarse2FineClassifier.from_config(model.get_config())
+    assert restored.teacher == "own"
+    assert len(restored.weights) == len(shared.weights) + len(
+        model.teacher_backbone.weights
     )
-    assert restored.teacher == "shared"
 
 
 def test_navigator_converts_to_tflite_with_builtin_ops_only():

@@ -15,9 +15,10 @@ batch and optimiser:
   bound);
 - `navigator_one_part`: the navigator's best box only (measured with the
   teacher sharing the local backbone, as before it had its own);
-- `navigator_shared_teacher`, `coarse2fine_shared_teacher`: the default
-  rows with the navigator's teacher running the patch backbone itself
-  instead of a copy with weights of its own;
+- `navigator_shared_teacher`: the default row with the navigator's
+  teacher running the patch backbone itself instead of a copy with weights
+  of its own; `coarse2fine_own_teacher`: Coarse2Fine's the other way
+  round (its default teacher shares its one backbone);
 - `true_box_separate`, `navigator_separate`: the paper's separate losses;
 - `coarse2fine`: Coarse2Fine with its navigator;
 - `navigator_t1`, `navigator_t4`: the navigator row with T = 1 and 4
@@ -155,9 +156,9 @@ ROWS = {
         "Coarse2Fine, navigator (default)",
         {"model": "coarse2fine"},
     ),
-    "coarse2fine_shared_teacher": (
-        "Coarse2Fine, navigator, shared teacher",
-        {"model": "coarse2fine", "teacher": "shared"},
+    "coarse2fine_own_teacher": (
+        "Coarse2Fine, navigator, teacher of its own",
+        {"model": "coarse2fine", "teacher": "own"},
     ),
     "navigator_t1": (
         "RRA, learned navigator, T = 1",
@@ -208,10 +209,11 @@ ATTENTION_INIT_ROWS = {
     "he-normal": "coarse2fine_default_init",
 }
 PRECISION_ROWS = {"float32": "navigator_xla", "mixed_bfloat16": "navigator_bfloat16"}
-# The default rows and the same with the teacher sharing the patch backbone.
+# The default rows and the same with the other teacher (RRA's own by
+# default, Coarse2Fine's shared).
 TEACHER_ROWS = {
     "navigator": "navigator_shared_teacher",
-    "coarse2fine": "coarse2fine_shared_teacher",
+    "coarse2fine": "coarse2fine_own_teacher",
 }
 
 # Every preset's bounds and the library's default; the ablations (T, the

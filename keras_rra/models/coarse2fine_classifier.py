@@ -93,9 +93,13 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         anchor_sizes: the navigator's box sides (see `RRAClassifier`).
         ranking_weight: the navigator's loss weight (see `RRAClassifier`).
         exploration: the navigator's exploration (see `RRAClassifier`).
-        teacher: `"own"` or `"shared"`: the backbone of the navigator's
-            teacher, a copy of `backbone` with weights of its own or the
-            backbone itself (see `RRAClassifier`).
+        teacher: `"shared"` (the default) or `"own"`: the backbone of the
+            navigator's teacher, the model's one backbone or a copy of it
+            with weights of its own (see `RRAClassifier`). Shared, the
+            teacher's full-resolution loss trains the backbone the coarse
+            and fine streams classify with; task a's fine stream learned
+            slower without it (`docs/results/part_task.json`,
+            `coarse2fine_own_teacher`).
         dropout: dropout before the classifier.
         stage: 1 or 2, the training stage the model starts in.
         seed: seed of the navigator's exploration.
@@ -152,7 +156,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         anchor_sizes=(0.5,),
         ranking_weight=1.0,
         exploration=0.0,
-        teacher="own",
+        teacher="shared",
         dropout=0.0,
         stage=1,
         seed=None,

@@ -334,7 +334,9 @@ COARSE2FINE_SETTINGS = SettingGroup(
         ANCHOR_SIZES.with_default([0.5]),
         _navigator(RANKING_WEIGHT, "fine_input"),
         _navigator(EXPLORATION, "fine_input"),
-        TEACHER,
+        # Its one backbone is the coarse and the fine stream's: it learns
+        # from the teacher's loss too (task a: `docs/results/part_task.json`).
+        TEACHER.with_default("shared"),
         DROPOUT,
     ],
 )
