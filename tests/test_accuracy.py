@@ -122,13 +122,11 @@ def test_the_ablation_rows_vary_only_their_setting():
         *accuracy.ATTENTION_INIT_ROWS.values(),
     ]:
         assert row in accuracy.ROWS
-    # The teacher rows: each model's default teacher against the other.
-    from keras_rra.settings.run_settings import model_default
-
-    for default, other in accuracy.TEACHER_ROWS.items():
-        settings = dict(accuracy.ROWS[other][1])
-        model = settings["model"]
-        assert settings.pop("teacher") != model_default(model, "teacher", "cpu")
+    # The teacher rows: the default shared teacher against one of its own.
+    assert run_settings()["teacher"][0].default == "shared"
+    for default, own in accuracy.TEACHER_ROWS.items():
+        settings = dict(accuracy.ROWS[own][1])
+        assert settings.pop("teacher") == "own"
         assert settings == accuracy.ROWS[default][1]
 
 

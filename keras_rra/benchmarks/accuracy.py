@@ -13,12 +13,10 @@ batch and optimiser:
   labels alone, points at (the library's default);
 - `true_box`: RRA looking at the true part box (box supervision: the upper
   bound);
-- `navigator_one_part`: the navigator's best box only (measured with the
-  teacher sharing the local backbone, as before it had its own);
-- `navigator_shared_teacher`: the default row with the navigator's
-  teacher running the patch backbone itself instead of a copy with weights
-  of its own; `coarse2fine_own_teacher`: Coarse2Fine's the other way
-  round (its default teacher shares its one backbone);
+- `navigator_one_part`: the navigator's best box only;
+- `navigator_own_teacher`, `coarse2fine_own_teacher`: the default rows
+  with the navigator's teacher on a copy of the patch backbone with
+  weights of its own instead of the backbone itself;
 - `true_box_separate`, `navigator_separate`: the paper's separate losses;
 - `coarse2fine`: Coarse2Fine with its navigator;
 - `navigator_t1`, `navigator_t4`: the navigator row with T = 1 and 4
@@ -132,12 +130,12 @@ ROWS = {
         {"model": "rra", "patch": "boxes"},
     ),
     "navigator_one_part": (
-        "RRA, learned navigator, 1 part, shared teacher",
-        {"model": "rra", "patch": "navigator", "num_parts": 1, "teacher": "shared"},
+        "RRA, learned navigator, 1 part",
+        {"model": "rra", "patch": "navigator", "num_parts": 1},
     ),
-    "navigator_shared_teacher": (
-        "RRA, learned navigator, 2 parts, shared teacher",
-        {"model": "rra", "patch": "navigator", "teacher": "shared"},
+    "navigator_own_teacher": (
+        "RRA, learned navigator, 2 parts, teacher of its own",
+        {"model": "rra", "patch": "navigator", "teacher": "own"},
     ),
     "navigator_separate": (
         "RRA, learned navigator, 2 parts, paper's separate losses",
@@ -209,10 +207,10 @@ ATTENTION_INIT_ROWS = {
     "he-normal": "coarse2fine_default_init",
 }
 PRECISION_ROWS = {"float32": "navigator_xla", "mixed_bfloat16": "navigator_bfloat16"}
-# The default rows and the same with the other teacher (RRA's own by
-# default, Coarse2Fine's shared).
+# The default rows (the teacher shares the patch backbone) and the same
+# with a teacher of its own.
 TEACHER_ROWS = {
-    "navigator": "navigator_shared_teacher",
+    "navigator": "navigator_own_teacher",
     "coarse2fine": "coarse2fine_own_teacher",
 }
 

@@ -96,9 +96,9 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         teacher: `"shared"` (the default) or `"own"`: the backbone of the
             navigator's teacher, the model's one backbone or a copy of it
             with weights of its own (see `RRAClassifier`). Shared, the
-            teacher's full-resolution loss trains the backbone the coarse
-            and fine streams classify with; task a's fine stream learned
-            slower without it (`docs/results/part_task.json`,
+            teacher's full-resolution loss also trains the backbone the
+            coarse and fine streams classify with; task a's fine stream
+            learned slower without it (`docs/results/part_task.json`,
             `coarse2fine_own_teacher`).
         dropout: dropout before the classifier.
         stage: 1 or 2, the training stage the model starts in.

@@ -704,11 +704,6 @@ class FineGrainedClassifier(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        known = cls.settings.names() if cls.settings is not None else ()
-        if "teacher" in known and "teacher" not in config:
-            # Saved before the teacher had a backbone of its own: its
-            # weights are the shared backbone's.
-            config["teacher"] = "shared"
         for key in ("backbone", "local_backbone", "dtype"):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])

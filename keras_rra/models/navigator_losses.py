@@ -52,10 +52,10 @@ def own_teacher_backbone(backbone):
 
     The teacher is the full-resolution baseline with max pooling, and it
     learns as fast as that baseline only when nothing else trains its
-    backbone: sharing the patch stream's, whose losses pull the same
-    weights towards patches, slowed it down (see `teacher` in
-    `RRAClassifier`). The copy starts from `backbone`'s weights (ImageNet
-    ones included, with no second download); at inference it is never run.
+    backbone: the patch stream's losses, on a shared one, pull the same
+    weights towards patches (see `teacher` in `RRAClassifier`). The copy
+    starts from `backbone`'s weights (ImageNet ones included, with no
+    second download); at inference it is never run.
 
     Args:
         backbone: the built backbone `keras.Model` to copy; it must accept

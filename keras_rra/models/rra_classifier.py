@@ -85,8 +85,8 @@ class RRAClassifier(FineGrainedClassifier):
               `PartNavigator` scores square candidate boxes (`anchor_sizes`)
               on the global stream's feature map and the local stream looks
               at the `num_parts` best, at full input resolution. While
-              training, a teacher runs a copy of the local backbone
-              (`teacher`) over the whole input and learns from the image
+              training, a teacher runs the local backbone (or a copy of
+              it: `teacher`) over the whole input and learns from the image
               label through the global max pooling of its feature map and
               a linear layer; a
               cell's class logits are the terms of that sum from the
@@ -142,12 +142,15 @@ class RRAClassifier(FineGrainedClassifier):
             box it will look at; the teacher rates every box whatever the
             navigator chose, so the navigator needs no noise to explore).
         teacher: the backbone the navigator's teacher runs over the whole
-            input: `"own"` (the default), a copy of the local backbone with
-            weights of its own, or `"shared"`, the local backbone itself
-            (the only form up to 0.2.0; models saved without this
-            setting load with it). Shared, the patch stream's losses train the same
-            weights and the teacher learns slower than the full-resolution
-            baseline it is (measured in `docs/guides/where_to_look.md`). The
+            input: `"shared"` (the default), the local backbone itself, or
+            `"own"`, a copy of it with weights of its own that learns from
+            the teacher's loss alone. Shared, the part stream's losses
+            train the teacher's backbone too and the teacher learns
+            slower than the full-resolution baseline it is, while the
+            teacher's loss also trains the part stream's backbone. Own, the
+            boxes hold the part more often, but the part stream learns
+            slower (task a and `synthetic:plain`:
+            `docs/guides/where_to_look.md`, "A teacher of its own"). The
             copy costs no inference time, only its weights in the saved
             model.
         dropout: dropout rate before both classifiers.
@@ -218,7 +221,7 @@ class RRAClassifier(FineGrainedClassifier):
         anchor_sizes=(0.25,),
         ranking_weight=1.0,
         exploration=0.0,
-        teacher="own",
+        teacher="shared",
         dropout=0.0,
         seed=None,
         image_converter=None,

@@ -145,7 +145,7 @@ TEACHERS = ("own", "shared")
 TEACHER = Setting(
     "teacher",
     "str",
-    "own",
+    "shared",
     "navigator: the teacher's backbone: own (its own weights) or shared "
     "(the patch stream's)",
     choices=TEACHERS,
@@ -334,9 +334,7 @@ COARSE2FINE_SETTINGS = SettingGroup(
         ANCHOR_SIZES.with_default([0.5]),
         _navigator(RANKING_WEIGHT, "fine_input"),
         _navigator(EXPLORATION, "fine_input"),
-        # Its one backbone is the coarse and the fine stream's: it learns
-        # from the teacher's loss too (task a: `docs/results/part_task.json`).
-        TEACHER.with_default("shared"),
+        TEACHER,
         DROPOUT,
     ],
 )
