@@ -104,6 +104,22 @@ def test_the_ablations_line_up_against_t_and_the_attention_init():
     assert "| hard | RRA, learned navigator, T = 4 | 0.900 ± 0.000 |" in table
 
 
+def test_the_box_rows_line_up_with_their_part_centre_in_box():
+    runs = [
+        dict(_run("navigator", 0, 0.70), part_centre_hit_rate=0.95),
+        dict(_run("navigator_small_boxes", 0, 0.80), part_centre_hit_rate=0.85),
+        dict(_run("navigator_dense_small_boxes", 0, 0.90), part_centre_hit_rate=0.9),
+    ]
+    table = accuracy.format_table(runs)
+    assert (
+        "hard: navigator top-1 (part centre in box) against boxes (side, centres "
+        "per cell): 0.25 × 1 0.700 (0.950), 0.1875 × 1 0.800 (0.850), "
+        "0.1875 × 2 0.900 (0.900)"
+    ) in table
+    # One kind of box alone is no comparison.
+    assert "against boxes" not in accuracy.format_table(runs[:1])
+
+
 def test_the_ablation_rows_vary_only_their_setting():
     from keras_rra.settings.run_settings import run_settings
 
@@ -128,6 +144,14 @@ def test_the_ablation_rows_vary_only_their_setting():
         settings = dict(accuracy.ROWS[own][1])
         assert settings.pop("teacher") == "own"
         assert settings == accuracy.ROWS[default][1]
+    # The box rows: the default navigator's boxes against smaller, denser ones.
+    assert run_settings()["anchor_sizes"][0].default == [0.25]
+    assert run_settings()["anchor_density"][0].default == 1
+    for (side, density), row in accuracy.BOX_ROWS.items():
+        settings = dict(accuracy.ROWS[row][1])
+        assert settings.pop("anchor_sizes", [0.25]) == [side]
+        assert settings.pop("anchor_density", 1) == density
+        assert settings == accuracy.ROWS["navigator"][1]
 
 
 def test_every_default_preset_has_its_bounds_and_the_default():
@@ -135,7 +159,7 @@ def test_every_default_preset_has_its_bounds_and_the_default():
         rows = accuracy.DEFAULT_ROWS[preset]
         assert {"baseline", "navigator", "true_box"} <= set(rows), preset
     # The presets without a beacon measure what a user would pick instead.
-    for preset in ("plain", "distractors"):
+    for preset in ("plain", "distractors", "faint"):
         assert "baseline_full_max" in accuracy.DEFAULT_ROWS[preset]
 
 

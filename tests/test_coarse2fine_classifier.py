@@ -335,6 +335,18 @@ def test_navigator_is_the_default_fine_input():
     model = Coarse2FineClassifier(**arguments)
     assert model.fine_input == "navigator"
     assert model.anchor_sizes == (0.5,)
+    assert model.anchor_density == 1
+
+
+def test_a_denser_navigator_gives_the_teacher_its_finer_grid():
+    model = Coarse2FineClassifier(**NAVIGATOR, anchor_sizes=[0.25], anchor_density=2)
+    out = model(_images(size=64))
+    grid = model.navigator.grid_size
+    # Its 4 × 4 feature map (see `_navigator_shapes`), 2 × 2 centres per cell.
+    assert grid == (8, 8)
+    assert out["navigator_scores"].shape[1:3] == grid
+    assert model.anchor_pooling.anchor_grid_size == grid
+    assert model.get_config()["anchor_density"] == 2
 
 
 def test_navigator_fine_view_is_the_mean_over_its_boxes():

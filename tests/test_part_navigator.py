@@ -37,6 +37,42 @@ def test_layer_contract():
     )
 
 
+def test_layer_contract_with_a_finer_grid_of_box_centres():
+    run_layer_test(
+        PartNavigator,
+        {"num_parts": 2, "anchor_sizes": [0.25, 0.5], "anchor_density": 2},
+        _features(size=4),
+        expected_output_shape=((2, 2, 4), (2, 2), (2, 8, 8, 2)),
+        expected_num_trainable_weights=4,
+    )
+
+
+def test_a_finer_grid_centres_boxes_between_the_cells():
+    # Each cell's scores are its (row offset, column offset, size) block of
+    # the finer grid: the score of channel (1, 0, size 1) at cell (2, 3) is
+    # the box of size 1 at fine cell (2 * 2 + 1, 3 * 2 + 0).
+    navigator = PartNavigator(
+        num_parts=1, anchor_sizes=[0.25, 0.125], anchor_density=2, hidden_channels=1
+    )
+    features = np.zeros((1, 4, 4, 1), "float32")
+    features[0, 2, 3, 0] = 1.0
+    navigator.build(features.shape)
+    identity = np.zeros((3, 3, 1, 1), "float32")
+    identity[1, 1] = 1.0
+    navigator.hidden.set_weights([identity, np.zeros(1, "float32")])
+    kernel = np.zeros((1, 1, 1, 8), "float32")
+    kernel[..., (1 * 2 + 0) * 2 + 1] = 1.0
+    navigator.score.set_weights([kernel, np.zeros(8, "float32")])
+    boxes, scores, score_map = navigator(features)
+    assert navigator.grid_size == (8, 8)
+    assert score_map.shape == (1, 8, 8, 2)
+    assert float(score_map[0, 5, 6, 1]) == 1.0
+    assert float(np.sum(score_map)) == 1.0
+    # Centred at ((5 + 0.5) / 8, (6 + 0.5) / 8), 0.125 on a side.
+    np.testing.assert_allclose(boxes[0, 0], [0.625, 0.75, 0.75, 0.875], atol=1e-6)
+    np.testing.assert_allclose(scores[0], [1.0])
+
+
 def test_anchor_grid_centres_boxes_on_cells_inside_the_image():
     anchors = anchor_grid((4, 4), (0.5,))
     assert anchors.shape == (16, 4)

@@ -569,6 +569,30 @@ def test_navigator_teacher_is_saved_with_the_model(tmp_path):
         np.testing.assert_array_equal(loaded.numpy(), saved.numpy())
 
 
+def test_a_denser_navigator_rates_its_finer_grid_and_round_trips(tmp_path):
+    model = RRAClassifier(**NAVIGATOR, anchor_sizes=[0.125], anchor_density=2)
+    images = _images(size=64)
+    out = model(images)
+    # A 4 × 4 global feature map, 2 × 2 box centres per cell.
+    assert out["navigator_scores"].shape == (4, 8, 8, 1)
+    assert model.anchor_pooling.anchor_grid_size == (8, 8)
+    centres = (out["patch_boxes"][..., :2] + out["patch_boxes"][..., 2:]) / 2
+    # Centres on the finer grid: odd multiples of 1/16.
+    np.testing.assert_allclose((np.asarray(centres) * 16) % 2, 1.0, atol=1e-5)
+    model.compile()
+    history = model.fit(images, np.arange(4) % 4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["ranking_loss"][0])
+    path = tmp_path / "dense.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    assert (restored.anchor_density, restored.navigator.anchor_density) == (2, 2)
+    np.testing.assert_allclose(
+        restored.predict(images, verbose=0)["logits"],
+        model.predict(images, verbose=0)["logits"],
+        atol=1e-5,
+    )
+
+
 def test_navigator_needs_a_local_backbone_of_any_size():
     fixed = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3)])
     with pytest.raises(ValueError, match="must accept any image size"):

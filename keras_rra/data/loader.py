@@ -30,6 +30,7 @@ DATASETS = (
     "synthetic:hard",
     "synthetic:plain",
     "synthetic:distractors",
+    "synthetic:faint",
     *(f"{kind}:PATH" for kind in FILE_DATASETS),
     *KNOWN_DATASETS,
 )

@@ -1,4 +1,5 @@
-"""Part tasks without a beacon: the synthetic presets `plain` and `distractors`.
+"""Part tasks without a beacon: the synthetic presets `plain`, `distractors`
+and `faint`.
 
 `synthetic:hard` frames its part in black, so a low-resolution view sees
 where the part is before it knows what it is. These presets do not: the
@@ -10,11 +11,15 @@ small mark (shape × colour) at the head end of the body.
 - `plain`: the mark's size varies 2× from image to image (radius 3.5-7% of
   the side before its outline), drawn without the dark outline the easy
   preset gives it.
-- `distractors`: thin (outline-only), low-contrast marks (60% of the way
-  from the body's colour to the class colour), and four marks of the
-  classes' own shapes and colours drawn on the background away from the
-  body: only the one on the body's head decides the class. Made for a
-  192-px source.
+- `distractors`: four marks of the classes' own shapes and colours drawn
+  on the background away from the body: only the one on the body's head
+  decides the class. The marks are small (radius 3-4% of the side) and
+  filled, at full contrast. Made for a 192-px source.
+- `faint`: the `distractors` scene with thin (outline-only), low-contrast
+  marks (60% of the way from the body's colour to the class colour),
+  radius 4-5%. Every image-level row, the full-resolution baseline
+  included, stays at chance on it in 10 epochs; only the true part box
+  learns it.
 """
 
 import math
@@ -33,7 +38,8 @@ from keras_rra.data.synthetic import _shape_polygons
 # preset -> (radius range relative to the side, thin, contrast, distractors).
 SCENES = {
     "plain": ((0.035, 0.07), False, 1.0, 0),
-    "distractors": ((0.04, 0.05), True, 0.6, 4),
+    "distractors": ((0.03, 0.04), False, 1.0, 4),
+    "faint": ((0.04, 0.05), True, 0.6, 4),
 }
 
 

@@ -37,12 +37,12 @@ SPLITS = ("train", "test")
 BODY_LENGTH = (0.35, 0.60)
 PART_RADIUS = 0.075
 MAX_PART_AREA = 0.03
-# `plain` and `distractors` are drawn by `keras_rra.data.part_scenes`.
-PRESETS = ("easy", "hard", "plain", "distractors")
-SCENE_PRESETS = ("plain", "distractors")
+# `plain`, `distractors` and `faint` are drawn by `keras_rra.data.part_scenes`.
+PRESETS = ("easy", "hard", "plain", "distractors", "faint")
+SCENE_PRESETS = ("plain", "distractors", "faint")
 # The source side, in global views, that a preset is drawn to be read at
 # (`keras-rra train` sets `input_size` from it).
-SOURCE_SCALE = {"hard": 2, "plain": 2, "distractors": 3}
+SOURCE_SCALE = {"hard": 2, "plain": 2, "distractors": 3, "faint": 3}
 # Their classes: one of 6 shapes in red or blue.
 SCENE_SHAPES = PART_SHAPES
 SCENE_COLOURS = ("red", "blue")
@@ -73,8 +73,9 @@ def check_preset(preset):
     if preset not in PRESETS:
         raise ValueError(
             f"Unknown synthetic preset {preset!r}; known presets: "
-            f"{', '.join(PRESETS)} (dataset names synthetic, synthetic:hard, "
-            "synthetic:plain, synthetic:distractors)."
+            f"{', '.join(PRESETS)} (dataset names synthetic, "
+            + ", ".join(f"synthetic:{name}" for name in PRESETS if name != "easy")
+            + ")."
         )
     return preset
 
@@ -309,7 +310,10 @@ def _generate_cached(
     else:
         draw_example = _draw_hard_example if preset == "hard" else _draw_example
     # The easy preset keeps its original streams (and so its images).
-    extra = {"easy": [], "hard": [7], "plain": [11], "distractors": [13]}[preset]
+    # `faint` keeps the stream, and so the images, that `distractors` drew
+    # before 2026-12-07.
+    extra = {"easy": [], "hard": [7], "plain": [11], "distractors": [17], "faint": [13]}
+    extra = extra[preset]
     stream = [seed, SPLITS.index(split)] + extra
     rng = np.random.default_rng(stream)
     labels = np.repeat(np.arange(num_classes, dtype="int32"), examples_per_class)

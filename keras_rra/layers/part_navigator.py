@@ -54,7 +54,12 @@ class PartNavigator(keras.layers.Layer):
     build it: every cell of the global stream's feature map is the centre of
     one square candidate box per size in `anchor_sizes`; a small
     convolutional head (3×3 conv with ReLU, then a 1×1 conv) gives each
-    candidate an informativeness score. The K best candidates are chosen
+    candidate an informativeness score. With `anchor_density` d > 1 each
+    cell holds d × d box centres (the head gives d × d scores per cell and
+    size, laid out as a grid d times finer): a box smaller than a cell's
+    span can still be centred on the part (on task a's 128-pixel source a
+    64-pixel global view's cells are 16 source pixels apart, and the part
+    is 9). The K best candidates are chosen
     greedily, each one removing the candidates that overlap it by more than
     `overlap_threshold` (non-maximum suppression), so the K boxes look at K
     different places.
@@ -80,6 +85,8 @@ class PartNavigator(keras.layers.Layer):
         anchor_sizes: sides of the candidate boxes, as fractions of the image
             side (one candidate per size and feature-map cell).
         hidden_channels: channels of the 3×3 convolution.
+        anchor_density: box centres per feature-map cell along each side
+            (1: one per cell).
         overlap_threshold: IoU above which a chosen box suppresses another
             candidate (1.0: no suppression).
         exploration: scale of the Gumbel noise while training (0, the
@@ -95,7 +102,8 @@ class PartNavigator(keras.layers.Layer):
         A tuple `(boxes, scores, score_map)`: the chosen normalised
         `(y1, x1, y2, x2)` boxes `(batch, K, 4)` best first, their scores
         `(batch, K)` (float32, with gradient), and every candidate's score
-        `(batch, h, w, len(anchor_sizes))` (float32).
+        `(batch, h · d, w · d, len(anchor_sizes))` (float32), d the
+        `anchor_density`.
 
     Example:
 
@@ -110,6 +118,7 @@ class PartNavigator(keras.layers.Layer):
         num_parts=1,
         anchor_sizes=(0.25,),
         hidden_channels=128,
+        anchor_density=1,
         overlap_threshold=0.25,
         exploration=0.0,
         seed=None,
@@ -119,6 +128,7 @@ class PartNavigator(keras.layers.Layer):
         self.num_parts = check_positive_int("num_parts", num_parts)
         self.anchor_sizes = to_fractions("anchor_sizes", anchor_sizes)
         self.hidden_channels = check_positive_int("hidden_channels", hidden_channels)
+        self.anchor_density = check_positive_int("anchor_density", anchor_density)
         self.overlap_threshold = check_fraction("overlap_threshold", overlap_threshold)
         self.exploration = check_non_negative("exploration", exploration)
         self.seed = seed
@@ -129,13 +139,15 @@ class PartNavigator(keras.layers.Layer):
                 "PartNavigator expects a feature map (batch, h, w, channels) with "
                 f"a known size; received shape {tuple(feature_map_shape)}."
             )
-        self.grid_size = tuple(int(size) for size in feature_map_shape[1:3])
+        self.grid_size = tuple(
+            int(size) * self.anchor_density for size in feature_map_shape[1:3]
+        )
         candidates = self.grid_size[0] * self.grid_size[1] * len(self.anchor_sizes)
         if self.num_parts > candidates:
             raise ValueError(
                 f"num_parts={self.num_parts} is more than the {candidates} candidate "
-                f"boxes of a {self.grid_size[0]}×{self.grid_size[1]} feature map with "
-                f"{len(self.anchor_sizes)} anchor size(s). Choose at most "
+                f"boxes of a {self.grid_size[0]}×{self.grid_size[1]} grid of box "
+                f"centres with {len(self.anchor_sizes)} anchor size(s). Choose at most "
                 f"{candidates} boxes."
             )
         self.hidden = keras.layers.Conv2D(
@@ -150,7 +162,7 @@ class PartNavigator(keras.layers.Layer):
         # float32: scores are compared and ranked, and the ranking loss reads
         # them.
         self.score = keras.layers.Conv2D(
-            len(self.anchor_sizes),
+            len(self.anchor_sizes) * self.anchor_density**2,
             1,
             kernel_initializer="zeros",
             dtype="float32",
@@ -166,6 +178,17 @@ class PartNavigator(keras.layers.Layer):
 
     def call(self, feature_map, training=None):
         score_map = self.score(self.hidden(feature_map))
+        density = self.anchor_density
+        if density > 1:
+            # Channels (row offset, column offset, size) of each cell become
+            # a density × density block of the finer grid.
+            sizes = len(self.anchor_sizes)
+            height, width = (size // density for size in self.grid_size)
+            score_map = ops.reshape(
+                score_map, (-1, height, width, density, density, sizes)
+            )
+            score_map = ops.transpose(score_map, (0, 1, 3, 2, 4, 5))
+            score_map = ops.reshape(score_map, (-1, *self.grid_size, sizes))
         boxes, scores = self.choose(
             ops.reshape(score_map, (-1, len(self.anchors()))), training=training
         )
@@ -210,10 +233,11 @@ class PartNavigator(keras.layers.Layer):
 
     def compute_output_shape(self, feature_map_shape):
         batch = feature_map_shape[0]
+        height, width = (size * self.anchor_density for size in feature_map_shape[1:3])
         return (
             (batch, self.num_parts, 4),
             (batch, self.num_parts),
-            (*feature_map_shape[:3], len(self.anchor_sizes)),
+            (batch, height, width, len(self.anchor_sizes)),
         )
 
     def get_config(self):
@@ -223,6 +247,7 @@ class PartNavigator(keras.layers.Layer):
                 "num_parts": self.num_parts,
                 "anchor_sizes": list(self.anchor_sizes),
                 "hidden_channels": self.hidden_channels,
+                "anchor_density": self.anchor_density,
                 "overlap_threshold": self.overlap_threshold,
                 "exploration": self.exploration,
                 "seed": self.seed,

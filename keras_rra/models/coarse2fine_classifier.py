@@ -91,6 +91,8 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         area_weight: weight of mean(S) in the stage-2 loss (0: none).
         num_parts: the navigator's boxes per image (see `RRAClassifier`).
         anchor_sizes: the navigator's box sides (see `RRAClassifier`).
+        anchor_density: the navigator's box centres per feature-map cell
+            along each side (see `RRAClassifier`).
         ranking_weight: the navigator's loss weight (see `RRAClassifier`).
         exploration: the navigator's exploration (see `RRAClassifier`).
         teacher: `"shared"` (the default) or `"own"`: the backbone of the
@@ -154,6 +156,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         area_weight=0.0,
         num_parts=2,
         anchor_sizes=(0.5,),
+        anchor_density=1,
         ranking_weight=1.0,
         exploration=0.0,
         teacher="shared",
@@ -209,6 +212,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             self.navigator = PartNavigator(
                 num_parts=num_parts,
                 anchor_sizes=anchor_sizes,
+                anchor_density=anchor_density,
                 exploration=exploration,
                 seed=seed,
                 name="navigator",
@@ -267,7 +271,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
             self.part_teacher, self.anchor_pooling = build_teacher(
                 self._classification_head(num_classes, "part_teacher"),
                 self.teacher_backbone,
-                features.shape[1:3],
+                score_map.shape[1:3],
                 anchor_sizes,
                 input_size,
             )
@@ -310,6 +314,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
         self.area_weight = float(area_weight)
         self.num_parts = num_parts
         self.anchor_sizes = anchor_sizes
+        self.anchor_density = anchor_density
         self.ranking_weight = float(ranking_weight)
         self.exploration = float(exploration)
         self.teacher = teacher
@@ -417,6 +422,7 @@ class Coarse2FineClassifier(FineGrainedClassifier):
                 "area_weight": self.area_weight,
                 "num_parts": self.num_parts,
                 "anchor_sizes": list(self.anchor_sizes),
+                "anchor_density": self.anchor_density,
                 "ranking_weight": self.ranking_weight,
                 "exploration": self.exploration,
                 "teacher": self.teacher,

@@ -136,6 +136,9 @@ class RRAClassifier(FineGrainedClassifier):
         anchor_sizes: sides of the navigator's candidate boxes, relative to
             the image. A side of `patch_size / input_size` samples the
             patch at the input's own resolution.
+        anchor_density: the navigator's box centres per global feature-map
+            cell along each side (`PartNavigator`): with 2, boxes smaller
+            than a cell's span can still be centred on the part.
         ranking_weight: weight of the navigator's ranking loss.
         exploration: scale of the Gumbel noise on the navigator's scores
             while training (0, the default: the local stream trains on the
@@ -219,6 +222,7 @@ class RRAClassifier(FineGrainedClassifier):
         area_weight=0.0,
         num_parts=2,
         anchor_sizes=(0.25,),
+        anchor_density=1,
         ranking_weight=1.0,
         exploration=0.0,
         teacher="shared",
@@ -291,6 +295,7 @@ class RRAClassifier(FineGrainedClassifier):
             self.navigator = PartNavigator(
                 num_parts=num_parts,
                 anchor_sizes=anchor_sizes,
+                anchor_density=anchor_density,
                 exploration=exploration,
                 seed=seed,
                 name="navigator",
@@ -374,7 +379,7 @@ class RRAClassifier(FineGrainedClassifier):
             self.part_teacher, self.anchor_pooling = build_teacher(
                 self._classification_head(num_classes, "part_teacher"),
                 self.teacher_backbone,
-                feature_map.shape[1:3],
+                score_map.shape[1:3],
                 anchor_sizes,
                 input_size,
             )
@@ -438,6 +443,7 @@ class RRAClassifier(FineGrainedClassifier):
         self.area_weight = float(area_weight)
         self.num_parts = num_parts
         self.anchor_sizes = anchor_sizes
+        self.anchor_density = anchor_density
         self.ranking_weight = float(ranking_weight)
         self.exploration = float(exploration)
         self.teacher = teacher
@@ -493,6 +499,7 @@ class RRAClassifier(FineGrainedClassifier):
                 "area_weight": self.area_weight,
                 "num_parts": self.num_parts,
                 "anchor_sizes": list(self.anchor_sizes),
+                "anchor_density": self.anchor_density,
                 "ranking_weight": self.ranking_weight,
                 "exploration": self.exploration,
                 "teacher": self.teacher,

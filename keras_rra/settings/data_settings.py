@@ -112,7 +112,7 @@ COMMON_DATA_SETTINGS = SettingGroup(
             "str",
             "synthetic",
             "synthetic, synthetic:hard, synthetic:plain, synthetic:distractors, "
-            "folder:PATH, cub:PATH, aircraft:PATH or a tfds name "
+            "synthetic:faint, folder:PATH, cub:PATH, aircraft:PATH or a tfds name "
             "(caltech_birds2011, stanford_dogs, cars196, ...)",
         ),
         Setting(

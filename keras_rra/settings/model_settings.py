@@ -123,6 +123,14 @@ ANCHOR_SIZES = Setting(
     [0.25],
     "navigator: candidate box sides relative to the image, e.g. 0.25",
 )
+ANCHOR_DENSITY = Setting(
+    "anchor_density",
+    "int",
+    1,
+    "navigator: candidate box centres per global feature-map cell along "
+    "each side (2: a grid twice as fine)",
+    minimum=1,
+)
 RANKING_WEIGHT = Setting(
     "ranking_weight",
     "float",
@@ -289,6 +297,7 @@ RRA_SETTINGS = SettingGroup(
         AREA_WEIGHT,
         _navigator(NUM_PARTS.with_default(2).with_search(high=2), "patch"),
         ANCHOR_SIZES,
+        ANCHOR_DENSITY,
         _navigator(RANKING_WEIGHT, "patch"),
         _navigator(EXPLORATION, "patch"),
         TEACHER,
@@ -332,6 +341,7 @@ COARSE2FINE_SETTINGS = SettingGroup(
         AREA_WEIGHT,
         _navigator(NUM_PARTS.with_default(2), "fine_input"),
         ANCHOR_SIZES.with_default([0.5]),
+        ANCHOR_DENSITY,
         _navigator(RANKING_WEIGHT, "fine_input"),
         _navigator(EXPLORATION, "fine_input"),
         TEACHER,

@@ -62,8 +62,8 @@ class TrainConfig:
     `stage2_epochs` of stage 2; `epochs` is their sum. Give both, or one of
     them and `epochs`, or neither (the first half of `epochs`, rounded up,
     is stage 1). `dataset="synthetic:hard"` and `"synthetic:plain"` set `input_size`
-    to twice `image_size` unless it is given, `"synthetic:distractors"` to
-    three times (`keras_rra.data.synthetic.SOURCE_SCALE`).
+    to twice `image_size` unless it is given, `"synthetic:distractors"` and
+    `"synthetic:faint"` to three times (`keras_rra.data.synthetic.SOURCE_SCALE`).
 
     Example:
 
