@@ -604,6 +604,11 @@ def test_navigator_model_converts_to_tflite_with_builtin_ops_only():
     assert_tflite_matches(model, _images(2, size=64))
 
 
+def test_a_denser_navigator_converts_to_tflite_with_builtin_ops_only():
+    model = RRAClassifier(**NAVIGATOR, anchor_sizes=[0.125], anchor_density=2)
+    assert_tflite_matches(model, _images(2, size=64))
+
+
 def _learned_box_localization(preset, source_size, epochs):
     """Trains a small navigator model (seed 0) on 4 classes of a synthetic
     preset at `source_size` px and returns, on its test split, the

@@ -111,8 +111,8 @@ PRESETS = {
         "epochs": 90,
     },
 }
-# The presets a run without `presets` measures: the two synthetic ones,
-# which need no download and fit in an hour on 2 CPU cores.
+# The presets a run without `presets` measures: the synthetic ones, which
+# need no download.
 DEFAULT_PRESETS = ("hard", "easy", "plain", "distractors", "faint")
 
 # name -> (description, settings).
@@ -479,7 +479,7 @@ def run(
     it.
 
     Args:
-        presets: preset names (default: `DEFAULT_PRESETS`, the four
+        presets: preset names (default: `DEFAULT_PRESETS`, the five
             synthetic presets;
             `cub` is the papers' setting, for a machine with a GPU and
             network).
