@@ -34,6 +34,15 @@ import sys
 import tempfile
 import time
 
+# The settings of the scene presets drawn for a 192-px source.
+SCENE_192 = {
+    "image_size": 64,
+    "input_size": 192,
+    "patch_size": 48,
+    "examples_per_class": 150,
+    "test_examples_per_class": 50,
+    "epochs": 10,
+}
 # Settings of each preset, shared by every row.
 PRESETS = {
     "hard": {
@@ -68,26 +77,10 @@ PRESETS = {
     },
     # Marks of the classes' shapes and colours away from the body, on a
     # 192-px source.
-    "distractors": {
-        "dataset": "synthetic:distractors",
-        "image_size": 64,
-        "input_size": 192,
-        "patch_size": 48,
-        "examples_per_class": 150,
-        "test_examples_per_class": 50,
-        "epochs": 10,
-    },
+    "distractors": dict(SCENE_192, dataset="synthetic:distractors"),
     # The same scene with thin, faint marks (the `distractors` preset until
     # 2026-12-07): every image-level row stays at chance.
-    "faint": {
-        "dataset": "synthetic:faint",
-        "image_size": 64,
-        "input_size": 192,
-        "patch_size": 48,
-        "examples_per_class": 150,
-        "test_examples_per_class": 50,
-        "epochs": 10,
-    },
+    "faint": dict(SCENE_192, dataset="synthetic:faint"),
     # `--full`: the papers' setting on CUB-200-2011 through tfds, with
     # ImageNet weights (a download) and the RRA reference code's recipe. Hours on
     # a GPU; never run in CI. CUB has object boxes, not part boxes, so its
