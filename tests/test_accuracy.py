@@ -120,6 +120,27 @@ def test_the_box_rows_line_up_with_their_part_centre_in_box():
     assert "against boxes" not in accuracy.format_table(runs[:1])
 
 
+def test_the_table_says_where_the_navigators_teacher_points():
+    runs = [
+        dict(
+            _run("navigator", seed, 0.5),
+            part_centre_hit_rate=0.4,
+            teacher_part_centre_hit_rate=teacher,
+        )
+        for seed, teacher in ((0, 0.8), (1, 0.9))
+    ]
+    table = accuracy.format_table(runs + [_run("baseline", 0, 0.1)])
+    assert "| in its teacher's box |" in table
+    assert (
+        "| hard | RRA, learned navigator, 2 parts (default) | 0.500 ± 0.000 | – | "
+        "0.400 ± 0.000 | 0.850 ± 0.071 |"
+    ) in table
+    assert (
+        "| hard | baseline, global view only (lower bound) | 0.100 ± 0.000 "
+        "| – | – | – |"
+    ) in table
+
+
 def test_the_ablation_rows_vary_only_their_setting():
     from keras_rra.settings.run_settings import run_settings
 

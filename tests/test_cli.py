@@ -762,6 +762,7 @@ def test_evaluate_reports_the_localization_of_the_navigator(quick_run, capsys):
 
     from keras_rra.data import synthetic
     from keras_rra.training.localization import localization_scores
+    from keras_rra.training.localization import teacher_scores
 
     path = os.path.join(quick_run, "model.keras")
     assert main(["evaluate", "--model-path", path]) == 0
@@ -777,6 +778,9 @@ def test_evaluate_reports_the_localization_of_the_navigator(quick_run, capsys):
     boxes = model.predict(data["images"].astype("float32"), verbose=0)["patch_boxes"]
     expected = localization_scores(boxes[:, 0], data["part_boxes"])
     assert expected["mean_box_area"] == pytest.approx(0.0625)
+    # And where its teacher points, given the labels.
+    teacher = model.teacher_boxes(data["images"].astype("float32"), data["labels"])
+    expected.update(teacher_scores(teacher, data["part_boxes"]))
     assert reported == pytest.approx(expected, abs=1e-6)
     with open(os.path.join(quick_run, "metrics.json")) as file:
         assert json.load(file)["test_localization"] == pytest.approx(expected, abs=1e-6)

@@ -411,6 +411,17 @@ def test_the_navigators_teacher_shares_the_backbone_or_has_its_own():
     )
 
 
+def test_the_navigators_teacher_points_at_a_box_of_the_navigators_size():
+    model = Coarse2FineClassifier(**NAVIGATOR)
+    boxes = model.teacher_boxes(_images(size=64), _labels())
+    assert boxes.shape == (4, 4)
+    np.testing.assert_allclose((boxes[:, 2:] - boxes[:, :2]).prod(-1), 0.25)
+    assert ((boxes >= 0) & (boxes <= 1)).all()
+    # Without the navigator there is none.
+    zoom = Coarse2FineClassifier(**SMALL)
+    assert zoom.teacher_boxes(_images(), _labels()) is None
+
+
 def test_navigator_converts_to_tflite_with_builtin_ops_only():
     model = Coarse2FineClassifier(**NAVIGATOR, stage=2)
     assert_tflite_matches(model, _images(2, size=64))

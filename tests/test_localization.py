@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras_rra.models import BaselineClassifier
 from keras_rra.training.localization import dataset_localization
 from keras_rra.training.localization import localization_scores
+from keras_rra.training.localization import teacher_scores
 from tests.helpers import tiny_rra
 
 
@@ -37,7 +38,42 @@ def test_a_dataset_of_part_boxes_scores_the_chosen_region():
     # Over batches of 2, 2 and 1: the same scores as all images at once.
     scores = dataset_localization(model, _part_box_batches(images, part_boxes, 2))
     chosen = model.predict(images, verbose=0)["patch_boxes"][:, 0]
-    assert scores == pytest.approx(localization_scores(chosen, part_boxes), abs=1e-6)
+    expected = localization_scores(chosen, part_boxes)
+    # A learned navigator's teacher is scored too, on the same labels.
+    teacher = model.teacher_boxes(images, np.zeros(5, "int32"))
+    expected.update(teacher_scores(teacher, part_boxes))
+    assert set(expected) == {
+        "part_centre_hit_rate",
+        "mean_iou",
+        "mean_box_area",
+        "teacher_part_centre_hit_rate",
+        "teacher_mean_iou",
+        "teacher_mean_box_area",
+    }
+    assert scores == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_teachers_box_is_the_one_its_losses_train_towards():
+    from keras_rra.models.navigator_losses import navigator_losses
+
+    model = tiny_rra(num_classes=3, input_size=64, patch_size=24)
+    images = np.random.default_rng(1).uniform(0, 255, (4, 64, 64, 3))
+    images, labels = images.astype("float32"), np.array([0, 1, 2, 0])
+    _, boxes = navigator_losses(
+        images,
+        labels,
+        model(images)["navigator_scores"],
+        model.teacher_backbone,
+        model.part_teacher,
+        model.anchor_pooling,
+        3,
+        training=False,
+    )
+    np.testing.assert_allclose(
+        model.teacher_boxes(images, labels), np.asarray(boxes)[:, 0]
+    )
+    # Without a navigator there is no teacher.
+    assert tiny_rra(num_classes=3, patch="center").teacher_boxes(images, labels) is None
 
 
 def test_a_model_that_chooses_no_region_has_no_localization():

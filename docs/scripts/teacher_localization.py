@@ -6,9 +6,11 @@ RUN_DIR is a `keras-rra train` run of a model with a learned navigator
 (RRA's default patch, Coarse2Fine's default fine input) on a dataset whose
 part boxes PART_BOXES.csv gives (`--part-boxes`). Prints one JSON line: the
 localisation scores (`keras_rra.training.localization`) of the teacher's
-best box, the box the navigator learns to pick. The teacher rates boxes
-on the true class, so it points only where the label is known: in
-training and evaluation, never in prediction.
+best box, the box the navigator learns to pick
+(`FineGrainedClassifier.teacher_boxes`; `keras-rra train` and `evaluate`
+report the same scores as `teacher_*` beside the navigator's own). The
+teacher rates boxes on the true class, so it points only where the label
+is known: in training and evaluation, never in prediction.
 """
 
 import json
@@ -19,7 +21,6 @@ import numpy as np
 
 
 def main(run_dir, part_boxes):
-    from keras_rra.models.navigator_losses import navigator_losses
     from keras_rra.training.inference import load_classifier
     from keras_rra.training.localization import localization_scores
     from keras_rra.training.run import load_run_config
@@ -31,19 +32,7 @@ def main(run_dir, part_boxes):
     dataset, _ = load_split(config, "test", shuffle=False, part_boxes=True)
     chosen, parts = [], []
     for inputs, labels in dataset:
-        images = inputs["images"]
-        scores = model(images, training=False)["navigator_scores"]
-        _, boxes = navigator_losses(
-            images,
-            labels,
-            scores,
-            model.teacher_backbone,
-            model.part_teacher,
-            model.anchor_pooling,
-            model.num_classes,
-            training=False,
-        )
-        chosen.append(np.asarray(boxes)[:, 0])
+        chosen.append(model.teacher_boxes(inputs["images"], labels))
         parts.append(np.asarray(inputs["boxes"])[:, 0])
     scores = localization_scores(np.concatenate(chosen), np.concatenate(parts))
     print(json.dumps(scores, sort_keys=True))

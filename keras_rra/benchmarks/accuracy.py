@@ -360,8 +360,9 @@ def format_table(runs):
     table = summarise(runs)
     lines = [
         "| preset | row | top-1 | its part stream alone | part centre in box "
-        "| IoU with part | box area | inference GFLOPs | s / epoch | train s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| in its teacher's box | IoU with part | box area | inference GFLOPs "
+        "| s / epoch | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     # Grouped by preset, in the order of `PRESETS` (others after, as they
     # come), and by row in the order of `ROWS`: the same table whatever
@@ -377,6 +378,7 @@ def format_table(runs):
             f"| {preset} | {ROWS[row][0]} | {_cell(cell['top1'])} | "
             f"{_cell(stream)} | "
             f"{_cell(cell.get('part_centre_hit_rate', []))} | "
+            f"{_cell(cell.get('teacher_part_centre_hit_rate', []))} | "
             f"{_cell(cell.get('mean_iou', []))} | "
             f"{_cell(cell.get('mean_box_area', []))} | "
             f"{_cell(cell.get('inference_gflops', []), 4)} | "

@@ -598,6 +598,41 @@ class FineGrainedClassifier(keras.Model):
             )
         return terms
 
+    def teacher_boxes(self, images, labels):
+        """The box the navigator's teacher points at in each image.
+
+        The teacher rates the navigator's boxes by their evidence for the
+        true class (`navigator_losses`): the navigator learns to pick its
+        best box, and the part classifier trains there too. Its box is
+        scored against the true part boxes beside the navigator's own
+        (`keras_rra.training.localization`): where the teacher finds the
+        part and the navigator does not, the navigator is what fails to
+        learn. It needs the labels, so it exists in training and
+        evaluation, never in prediction.
+
+        Args:
+            images: `(batch, height, width, 3)` input images.
+            labels: `(batch,)` integer labels.
+
+        Returns:
+            `(batch, 4)` normalised `(y0, x0, y1, x1)` boxes, or None for a
+            model without a navigator.
+        """
+        if getattr(self, "part_teacher", None) is None:
+            return None
+        outputs = self(images, training=False)
+        _, boxes = navigator_losses(
+            images,
+            labels,
+            outputs["navigator_scores"],
+            self.teacher_backbone,
+            self.part_teacher,
+            self.anchor_pooling,
+            self.num_classes,
+            training=False,
+        )
+        return keras.ops.convert_to_numpy(boxes)[:, 0]
+
     def _track(self, name, value, batch_size):
         tracker = self.loss_term_trackers.get(name)
         if tracker is not None:

@@ -4,7 +4,8 @@ The synthetic dataset knows, for every image, the box of the small part
 that decides the class; for other data a boxes CSV can give it (the
 `part_boxes` setting). A model that chooses a region of the image (RRA's
 patch, Coarse2Fine's zoom box) is scored by how often that region contains
-the part's centre and by its overlap (IoU) with the part box.
+the part's centre and by its overlap (IoU) with the part box; a model with
+a learned navigator also by where its teacher points (`teacher_` scores).
 """
 
 import numpy as np
@@ -94,8 +95,10 @@ def synthetic_localization(model, config, split="test", batch_size=None):
         batch_size: of the predictions (default: the config's).
 
     Returns:
-        The scores of `localization_scores`, or None when the model chooses
-        no region (the baseline) or the dataset is not `synthetic`.
+        The scores of `localization_scores`, with the teacher's
+        (`teacher_scores`) for a model with a learned navigator, or None
+        when the model chooses no region (the baseline) or the dataset is
+        not `synthetic`.
     """
     if not any(name in model.output for name in BOX_OUTPUTS):
         return None
@@ -114,10 +117,35 @@ def synthetic_localization(model, config, split="test", batch_size=None):
                 seed=config.seed,
             ),
         }
-    outputs = model.predict(
-        inputs, batch_size=batch_size or config.batch_size, verbose=0
-    )
-    return localization_scores(chosen_boxes(outputs), data["part_boxes"])
+    batch_size = batch_size or config.batch_size
+    outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
+    scores = localization_scores(chosen_boxes(outputs), data["part_boxes"])
+    if _has_teacher(model):
+        teacher = [
+            model.teacher_boxes(images[start : start + batch_size], labels)
+            for start, labels in _batches(data["labels"], batch_size)
+        ]
+        scores.update(teacher_scores(np.concatenate(teacher), data["part_boxes"]))
+    return scores
+
+
+def _batches(labels, batch_size):
+    for start in range(0, len(labels), batch_size):
+        yield start, np.asarray(labels[start : start + batch_size])
+
+
+def _has_teacher(model):
+    return getattr(model, "part_teacher", None) is not None
+
+
+def teacher_scores(boxes, part_boxes):
+    """`localization_scores` of the boxes the navigator's teacher points at
+    (`FineGrainedClassifier.teacher_boxes`), each name prefixed with
+    `teacher_`."""
+    return {
+        f"teacher_{name}": value
+        for name, value in localization_scores(boxes, part_boxes).items()
+    }
 
 
 def dataset_localization(model, dataset):
@@ -130,14 +158,21 @@ def dataset_localization(model, dataset):
             (see `keras_rra.training.run.load_split(..., part_boxes=True)`).
 
     Returns:
-        The scores of `localization_scores`, or None when the model chooses
-        no region (the baseline).
+        The scores of `localization_scores`, with the teacher's
+        (`teacher_scores`) for a model with a learned navigator, or None
+        when the model chooses no region (the baseline).
     """
     if not any(name in model.output for name in BOX_OUTPUTS):
         return None
-    chosen, parts = [], []
-    for inputs, _ in dataset:
+    chosen, parts, teacher = [], [], []
+    for inputs, labels in dataset:
         outputs = model.predict_on_batch(inputs["images"])
         chosen.append(chosen_boxes(outputs))
         parts.append(np.asarray(inputs["boxes"], dtype="float32")[:, 0])
-    return localization_scores(np.concatenate(chosen), np.concatenate(parts))
+        if _has_teacher(model):
+            teacher.append(model.teacher_boxes(inputs["images"], labels))
+    parts = np.concatenate(parts)
+    scores = localization_scores(np.concatenate(chosen), parts)
+    if teacher:
+        scores.update(teacher_scores(np.concatenate(teacher), parts))
+    return scores
