@@ -430,12 +430,23 @@ def test_where_the_model_looks_is_scored_against_a_part_boxes_file(tmp_path, cap
     expected = localization_scores(boxes, np.stack([table[k][0] for k in keys]))
     with open(os.path.join(run_dir, "metrics.json")) as file:
         measured = json.load(file)["test_localization"]
+    # Where the navigator's teacher points is scored too (its values are
+    # checked in tests/test_localization.py); its boxes are the navigator's.
+    teacher = {k: measured.pop(f"teacher_{k}") for k in expected}
+    assert teacher["mean_box_area"] == pytest.approx(0.0625)
+    assert 0 <= teacher["part_centre_hit_rate"] <= 1
     assert measured == pytest.approx(expected, abs=1e-6)
     # evaluate reads the file from the run's config, or from the flag.
     for extra in ([], ["--part-boxes", part_boxes]):
         assert main(["evaluate", "--model-path", model_path, *extra]) == 0
         report = _json_lines(capsys.readouterr().out)[-1]
-        assert report["localization"] == pytest.approx(expected, abs=1e-6)
+        localization = report["localization"]
+        assert localization.pop("teacher_part_centre_hit_rate") == pytest.approx(
+            teacher["part_centre_hit_rate"]
+        )
+        for name in ("mean_iou", "mean_box_area"):
+            localization.pop(f"teacher_{name}")
+        assert localization == pytest.approx(expected, abs=1e-6)
     # A dataset named anew: the run's boxes file goes with the run's data.
     argv = ["evaluate", "--model-path", model_path, "--dataset", f"folder:{root}"]
     assert main(argv) == 0
