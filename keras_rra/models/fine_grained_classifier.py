@@ -7,6 +7,7 @@ import keras
 from keras_rra.layers.image_converter import ImageConverter
 from keras_rra.models.logits_crossentropy import LogitsCrossentropy
 from keras_rra.models.navigator_losses import navigator_losses
+from keras_rra.models.navigator_losses import teacher_pointing
 from keras_rra.settings.presets import PRESET
 from keras_rra.settings.presets import PRESETS
 from keras_rra.utils.validation import check_positive_int
@@ -620,11 +621,9 @@ class FineGrainedClassifier(keras.Model):
         """
         if getattr(self, "part_teacher", None) is None:
             return None
-        outputs = self(images, training=False)
-        _, boxes = navigator_losses(
+        _, _, boxes = teacher_pointing(
             images,
             labels,
-            outputs["navigator_scores"],
             self.teacher_backbone,
             self.part_teacher,
             self.anchor_pooling,

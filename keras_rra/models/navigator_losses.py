@@ -139,6 +139,41 @@ def navigator_losses(
         of scalar means over the batch, and `(batch, 1, 4)` normalised
         boxes.
     """
+    teacher, box_evidence, teacher_boxes = teacher_pointing(
+        images, labels, backbone, teacher_head, anchor_pooling, num_classes, training
+    )
+    # Near-tied boxes differ in the last bits of threaded float sums, which
+    # change from run to run on a loaded machine and between one device and
+    # several; quantised evidence makes the first of the tied boxes win on
+    # all of them (without it, a resumed run and a mirrored one drifted
+    # apart from the uninterrupted one once a flip changed the label).
+    best = ops.argmax(ops.round(box_evidence * 1e4), axis=-1)
+    ranking = ops.mean(
+        keras.losses.sparse_categorical_crossentropy(
+            best,
+            ops.reshape(ops.cast(score_map, "float32"), ops.shape(box_evidence)),
+            from_logits=True,
+        )
+    )
+    return {"teacher": teacher, "ranking": ranking}, teacher_boxes
+
+
+def teacher_pointing(
+    images, labels, backbone, teacher_head, anchor_pooling, num_classes, training
+):
+    """What the navigator's teacher says about each image: its loss, its
+    evidence per box and the box it points at (see `navigator_losses`).
+
+    It needs the images and labels only, not the model's outputs, so the
+    teacher's box can be read without running the model
+    (`FineGrainedClassifier.teacher_boxes`).
+
+    Returns:
+        `(teacher_loss, box_evidence, teacher_boxes)`: the teacher's
+        cross-entropy (a scalar mean over the batch), `(batch, N)` float32
+        evidence for the true class per candidate box, and `(batch, 1, 4)`
+        normalised boxes, without gradient.
+    """
     features = backbone(images, training=training)
     strongest = ops.max(features, axis=(1, 2), keepdims=True)
     image_logits = ops.cast(teacher_head(strongest[:, 0, 0]), "float32")
@@ -165,24 +200,14 @@ def navigator_losses(
     )
     evidence = ops.sum(cell_logits * one_hot[:, None, None], -1, keepdims=True)
     box_evidence = ops.squeeze(anchor_pooling(evidence), -1)
-    # Near-tied boxes differ in the last bits of threaded float sums, which
-    # change from run to run on a loaded machine and between one device and
-    # several; quantised evidence makes the first of the tied boxes win on
-    # all of them (without it, a resumed run and a mirrored one drifted
-    # apart from the uninterrupted one once a flip changed the label).
+    # Rounded as in the ranking target (`navigator_losses`), so the box is
+    # the one the navigator learns to pick.
     best = ops.argmax(ops.round(box_evidence * 1e4), axis=-1)
-    ranking = ops.mean(
-        keras.losses.sparse_categorical_crossentropy(
-            best,
-            ops.reshape(ops.cast(score_map, "float32"), ops.shape(box_evidence)),
-            from_logits=True,
-        )
-    )
     anchors = anchor_grid(anchor_pooling.anchor_grid_size, anchor_pooling.anchor_sizes)
     best = ops.one_hot(best, len(anchors))
     best_anchors = ops.matmul(best, ops.convert_to_tensor(anchors))
     teacher_boxes = centred_on_peak(evidence, best_anchors)[:, None]
-    return {"teacher": teacher, "ranking": ranking}, ops.stop_gradient(teacher_boxes)
+    return teacher, box_evidence, ops.stop_gradient(teacher_boxes)
 
 
 def peak_terms(features, kernel):
