@@ -81,3 +81,18 @@ def test_a_model_that_chooses_no_region_has_no_localization():
     images = np.zeros((2, 32, 32, 3), "float32")
     boxes = np.array([[0.1, 0.1, 0.3, 0.3]] * 2, "float32")
     assert dataset_localization(model, _part_box_batches(images, boxes, 2)) is None
+
+
+def test_with_part_weights_the_chosen_box_is_the_heaviest():
+    from keras_rra.training.localization import chosen_boxes
+
+    boxes = np.array(
+        [[[0, 0, 0.5, 0.5], [0.5, 0.5, 1, 1]], [[0, 0, 0.5, 0.5], [0.5, 0.5, 1, 1]]],
+        "float32",
+    )
+    weights = np.array([[0.3, 0.7], [0.9, 0.1]], "float32")
+    np.testing.assert_array_equal(
+        chosen_boxes({"patch_boxes": boxes, "part_weights": weights}),
+        [[0.5, 0.5, 1, 1], [0, 0, 0.5, 0.5]],
+    )
+    np.testing.assert_array_equal(chosen_boxes({"patch_boxes": boxes}), boxes[:, 0])

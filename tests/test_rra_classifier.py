@@ -593,6 +593,68 @@ def test_a_denser_navigator_rates_its_finer_grid_and_round_trips(tmp_path):
     )
 
 
+def test_model_contract_navigator_with_attention_over_its_parts():
+    expected = dict(
+        _shapes(4, k=3),
+        part_scores=(4, 3),
+        navigator_scores=(4, 4, 4, 1),
+        part_weights=(4, 3),
+    )
+    arguments = dict(NAVIGATOR, num_parts=3, part_pooling="attention")
+    model = run_model_test(
+        RRAClassifier, arguments, _images(size=64), np.arange(4) % 4, expected
+    )
+    assert model.get_config()["part_pooling"] == "attention"
+    # The teacher ranks the chosen parts for the weights.
+    assert model.extra_loss_terms == {
+        "teacher": 1.0,
+        "ranking": 1.0,
+        "guided": 1.0,
+        "part_ranking": 1.0,
+    }
+    model.compile()
+    history = model.fit(_images(size=64), np.arange(4) % 4, epochs=1, verbose=0)
+    # Zero-initialised weights are equal: the loss is log K.
+    np.testing.assert_allclose(
+        history.history["part_ranking_loss"], np.log(3), rtol=1e-3
+    )
+
+
+def test_attention_over_parts_weights_each_patchs_local_logits():
+    model = RRAClassifier(**NAVIGATOR, part_pooling="attention")
+    images = _images(size=64)
+    out = model(images)
+    weights = np.asarray(out["part_weights"])
+    # Zero-initialised scores: the mean over the parts, as `"mean"` pools.
+    np.testing.assert_allclose(weights, 0.5, atol=1e-6)
+    score = model.get_layer("part_attention").score
+    score.kernel.assign(np.random.normal(0, 100, size=score.kernel.shape))
+    out = model(images)
+    weights = np.asarray(out["part_weights"])
+    assert np.abs(weights - 0.5).max() > 0.01
+    boxes = np.asarray(out["patch_boxes"])
+    per_part = np.stack(
+        [np.asarray(model.part_logits(images, boxes[:, k : k + 1])) for k in range(2)],
+        axis=1,
+    )
+    np.testing.assert_allclose(
+        out["local_logits"], (weights[..., None] * per_part).sum(1), atol=1e-5
+    )
+
+
+def test_the_mean_over_parts_has_no_part_weights():
+    model = RRAClassifier(**NAVIGATOR)
+    assert model.part_attention is None
+    assert "part_weights" not in model.output
+
+
+def test_attention_over_parts_converts_to_tflite_with_builtin_ops_only():
+    model = RRAClassifier(**NAVIGATOR, part_pooling="attention")
+    score = model.get_layer("part_attention").score
+    score.kernel.assign(np.random.normal(0, 100, size=score.kernel.shape))
+    assert_tflite_matches(model, _images(2, size=64))
+
+
 def test_navigator_needs_a_local_backbone_of_any_size():
     fixed = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3)])
     with pytest.raises(ValueError, match="must accept any image size"):

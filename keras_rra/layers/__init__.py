@@ -11,6 +11,7 @@ from keras_rra.layers.image_converter import ImageConverter
 from keras_rra.layers.image_preprocessing import ImagePreprocessing
 from keras_rra.layers.image_resize import ImageResize
 from keras_rra.layers.inverse_mapping import InverseMapping
+from keras_rra.layers.part_attention import PartAttention
 from keras_rra.layers.part_navigator import PartNavigator
 from keras_rra.layers.patch_average import PatchAverage
 from keras_rra.layers.patch_sampler import PatchSampler
@@ -30,6 +31,7 @@ __all__ = [
     "ImagePreprocessing",
     "ImageResize",
     "InverseMapping",
+    "PartAttention",
     "PartNavigator",
     "PatchAverage",
     "PatchSampler",

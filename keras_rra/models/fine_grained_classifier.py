@@ -587,6 +587,8 @@ class FineGrainedClassifier(keras.Model):
             self.anchor_pooling,
             self.num_classes,
             training=training,
+            chosen_boxes=y_pred.get("patch_boxes"),
+            part_weights=y_pred.get("part_weights"),
         )
         if "guided" in self.extra_loss_terms:
             logits = self.part_logits(images, teacher_boxes, training=training)

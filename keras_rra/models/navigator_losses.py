@@ -79,6 +79,8 @@ def navigator_losses(
     anchor_pooling,
     num_classes,
     training=True,
+    chosen_boxes=None,
+    part_weights=None,
 ):
     """The navigator's loss terms, and the box its teacher points at.
 
@@ -115,6 +117,12 @@ def navigator_losses(
       box as the label). Only where the evidence peaks matters, so the
       target means the same while the teacher is unsure (small logits) and
       once it is sure.
+    - `"part_ranking"`, given the boxes the navigator chose and the weights
+      the local stream gives them (`PartAttention`): the cross-entropy of
+      the weights against the chosen box of most teacher evidence, so the
+      local stream, which sees each box at full resolution with its
+      surroundings, learns to prefer the part among look-alikes that the
+      navigator's global view cannot tell apart.
 
     The teacher's box is returned too: the size of its best box, centred
     on the peak cell within it (`centred_on_peak`). The model trains its part
@@ -133,11 +141,15 @@ def navigator_losses(
         num_classes: the number of classes.
         training: the backbone's mode (False in evaluation: its batch
             normalisation statistics are left alone).
+        chosen_boxes: optional `(batch, K, 4)` boxes the navigator chose
+            (each one of its candidates).
+        part_weights: optional `(batch, K)` weights of the chosen boxes;
+            with `chosen_boxes`, adds the `"part_ranking"` term.
 
     Returns:
         `(terms, teacher_boxes)`: a dict `{"teacher": ..., "ranking": ...}`
-        of scalar means over the batch, and `(batch, 1, 4)` normalised
-        boxes.
+        (and `"part_ranking"`) of scalar means over the batch, and
+        `(batch, 1, 4)` normalised boxes.
     """
     teacher, box_evidence, teacher_boxes = teacher_pointing(
         images, labels, backbone, teacher_head, anchor_pooling, num_classes, training
@@ -155,7 +167,44 @@ def navigator_losses(
             from_logits=True,
         )
     )
-    return {"teacher": teacher, "ranking": ranking}, teacher_boxes
+    terms = {"teacher": teacher, "ranking": ranking}
+    if part_weights is not None:
+        anchors = anchor_grid(
+            anchor_pooling.anchor_grid_size, anchor_pooling.anchor_sizes
+        )
+        terms["part_ranking"] = part_ranking_loss(
+            box_evidence, anchors, chosen_boxes, part_weights
+        )
+    return terms, teacher_boxes
+
+
+def part_ranking_loss(box_evidence, anchors, chosen_boxes, part_weights):
+    """The cross-entropy of the part weights against the chosen box of most
+    teacher evidence.
+
+    Args:
+        box_evidence: `(batch, N)` the teacher's evidence per candidate.
+        anchors: `(N, 4)` the candidates (`anchor_grid`).
+        chosen_boxes: `(batch, K, 4)` the chosen candidates.
+        part_weights: `(batch, K)` their weights, summing to one.
+
+    Returns:
+        A scalar: the mean over the batch.
+    """
+    anchors = ops.convert_to_tensor(anchors)
+    chosen_boxes = ops.cast(chosen_boxes, "float32")
+    same = ops.all(
+        ops.abs(chosen_boxes[:, :, None] - anchors[None, None]) < 1e-5, axis=-1
+    )
+    # Candidates shifted inside the image can coincide; they hold the same
+    # evidence, so the largest over the matches is that box's.
+    evidence = ops.max(ops.where(same, box_evidence[:, None], SUPPRESSED), axis=-1)
+    best = ops.argmax(ops.round(evidence * 1e4), axis=-1)
+    return ops.mean(
+        keras.losses.sparse_categorical_crossentropy(
+            best, ops.cast(part_weights, "float32")
+        )
+    )
 
 
 def teacher_pointing(

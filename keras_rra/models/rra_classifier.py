@@ -6,6 +6,7 @@ from keras_rra.layers.center_boxes import CenterBoxes
 from keras_rra.layers.differentiable_zoom import DifferentiableZoom
 from keras_rra.layers.image_resize import ImageResize
 from keras_rra.layers.inverse_mapping import InverseMapping
+from keras_rra.layers.part_attention import PartAttention
 from keras_rra.layers.part_navigator import PartNavigator
 from keras_rra.layers.patch_average import PatchAverage
 from keras_rra.layers.patch_sampler import PatchSampler
@@ -133,6 +134,12 @@ class RRAClassifier(FineGrainedClassifier):
             to the navigator's `overlap_threshold`, holds the part where the
             first misses it, and the local stream trains on twice the
             patches (task a, 3 seeds: see `docs/results/part_task.json`).
+        part_pooling: how the local logits of the `num_parts` patches are
+            combined (`"navigator"`): `"mean"` (the default) or
+            `"attention"`, weights learned from what each patch shows at
+            full resolution (`PartAttention`), so that the local stream
+            can prefer the part among look-alikes that the global view
+            cannot tell apart. The weights are the output `part_weights`.
         anchor_sizes: sides of the navigator's candidate boxes, relative to
             the image. A side of `patch_size / input_size` samples the
             patch at the input's own resolution.
@@ -221,6 +228,7 @@ class RRAClassifier(FineGrainedClassifier):
         max_zoom_extent=0.5,
         area_weight=0.0,
         num_parts=2,
+        part_pooling="mean",
         anchor_sizes=(0.25,),
         anchor_density=1,
         ranking_weight=1.0,
@@ -343,6 +351,11 @@ class RRAClassifier(FineGrainedClassifier):
             num_classes, "local_classifier", paper_init=False
         )
         self.patch_average = PatchAverage(name="patch_average")
+        self.part_attention = (
+            PartAttention(name="part_attention")
+            if patch == "navigator" and part_pooling == "attention"
+            else None
+        )
         self.local_weighting = keras.layers.Rescaling(
             local_weight, dtype="float32", name="local_weighting"
         )
@@ -400,9 +413,13 @@ class RRAClassifier(FineGrainedClassifier):
         local_logits = self.local_classifier(self.local_dropout(pooled))
         timestep_logits = self.local_classifier(states)
         # Patches were folded into the batch; average them back per image.
-        local_logits = self.patch_average(local_logits, patch_boxes)
-        timestep_logits = self.patch_average(timestep_logits, patch_boxes)
-        attention = self.patch_average(attention, patch_boxes)
+        part_weights = None
+        if self.part_attention is not None:
+            part_weights = self.part_attention(pooled, patch_boxes)
+            extra_outputs["part_weights"] = part_weights
+        local_logits = self.patch_average(local_logits, patch_boxes, part_weights)
+        timestep_logits = self.patch_average(timestep_logits, patch_boxes, part_weights)
+        attention = self.patch_average(attention, patch_boxes, part_weights)
         logits = self.logits_sum([global_logits, self.local_weighting(local_logits)])
 
         super().__init__(
@@ -442,6 +459,7 @@ class RRAClassifier(FineGrainedClassifier):
         self.max_zoom_extent = max_zoom_extent
         self.area_weight = float(area_weight)
         self.num_parts = num_parts
+        self.part_pooling = part_pooling
         self.anchor_sizes = anchor_sizes
         self.anchor_density = anchor_density
         self.ranking_weight = float(ranking_weight)
@@ -465,6 +483,8 @@ class RRAClassifier(FineGrainedClassifier):
                 "ranking": self.ranking_weight,
                 "guided": self.local_weight,
             }
+            if self.part_attention is not None:
+                self.extra_loss_terms["part_ranking"] = self.ranking_weight
         self.global_stream_layers = [
             "global_backbone",
             *(f"addon_conv{index}" for index in range(2)),
@@ -498,6 +518,7 @@ class RRAClassifier(FineGrainedClassifier):
                 "max_zoom_extent": self.max_zoom_extent,
                 "area_weight": self.area_weight,
                 "num_parts": self.num_parts,
+                "part_pooling": self.part_pooling,
                 "anchor_sizes": list(self.anchor_sizes),
                 "anchor_density": self.anchor_density,
                 "ranking_weight": self.ranking_weight,

@@ -36,6 +36,7 @@ BACKBONE_NAMES = (
 PATCH_SOURCES = ("navigator", "center", "boxes", "saliency", "activation")
 EVAL_BOXES = ("first", "mean")
 GLOBAL_LOSSES = ("joint", "separate")
+PART_POOLINGS = ("mean", "attention")
 FINE_INPUTS = ("navigator", "zoom", "mask")
 
 # Constructor arguments that are not settings, and why: they come from the
@@ -296,6 +297,14 @@ RRA_SETTINGS = SettingGroup(
         MAX_ZOOM_EXTENT.with_default(0.5),
         AREA_WEIGHT,
         _navigator(NUM_PARTS.with_default(2).with_search(high=2), "patch"),
+        Setting(
+            "part_pooling",
+            "str",
+            "mean",
+            "navigator: how the parts' local logits are combined (mean; "
+            "attention: weights learned from each patch)",
+            choices=PART_POOLINGS,
+        ),
         ANCHOR_SIZES,
         ANCHOR_DENSITY,
         _navigator(RANKING_WEIGHT, "patch"),

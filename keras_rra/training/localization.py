@@ -20,12 +20,19 @@ BOX_OUTPUTS = ("zoom_box", "patch_boxes")
 def chosen_boxes(outputs):
     """The `(N, 4)` region a model's outputs chose, or None if it chose none.
 
-    `zoom_box` (Coarse2Fine) or the first of `patch_boxes` (RRA).
+    `zoom_box` (Coarse2Fine) or the first of `patch_boxes` (RRA); with
+    `part_weights` (`part_pooling="attention"`), the box of the largest
+    weight, the one whose logits count most.
     """
     for name in BOX_OUTPUTS:
         if name in outputs:
             boxes = np.asarray(outputs[name], dtype="float32")
-            return boxes[:, 0] if boxes.ndim == 3 else boxes
+            if boxes.ndim == 2:
+                return boxes
+            first = np.zeros(len(boxes), "int64")
+            if "part_weights" in outputs:
+                first = np.argmax(np.asarray(outputs["part_weights"]), axis=-1)
+            return boxes[np.arange(len(boxes)), first]
     return None
 
 
