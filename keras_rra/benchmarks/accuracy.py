@@ -155,6 +155,18 @@ ROWS = {
             "anchor_density": 2,
         },
     ),
+    # Four parts weighed by what each patch shows at full resolution
+    # (`PartAttention`), the weights ranked by the teacher: the local
+    # stream chooses among the look-alikes the global view proposes.
+    "navigator_part_attention": (
+        "RRA, learned navigator, 4 parts, attention over the parts",
+        {
+            "model": "rra",
+            "patch": "navigator",
+            "num_parts": 4,
+            "part_pooling": "attention",
+        },
+    ),
     "navigator_own_teacher": (
         "RRA, learned navigator, 2 parts, teacher of its own",
         {"model": "rra", "patch": "navigator", "teacher": "own"},
@@ -337,10 +349,14 @@ def mean_std(values):
     return mean, std
 
 
-def _cell(values, digits=3):
+def _cell(values, digits=3, one_seed_said=False):
+    """`mean ± std`; with `one_seed_said`, a single run says so rather than
+    showing a spread of 0 that no second seed measured."""
     summary = mean_std(values)
     if summary is None:
         return "–"
+    if one_seed_said and len(values) == 1:
+        return f"{summary[0]:.{digits}f} (1 seed)"
     return f"{summary[0]:.{digits}f} ± {summary[1]:.{digits}f}"
 
 
@@ -374,8 +390,9 @@ def format_table(runs):
     ):
         cell = table[(preset, row)]
         stream = cell.get("local_top1") or cell.get("fine_top1") or []
+        top1 = _cell(cell["top1"], one_seed_said=True)
         lines.append(
-            f"| {preset} | {ROWS[row][0]} | {_cell(cell['top1'])} | "
+            f"| {preset} | {ROWS[row][0]} | {top1} | "
             f"{_cell(stream)} | "
             f"{_cell(cell.get('part_centre_hit_rate', []))} | "
             f"{_cell(cell.get('teacher_part_centre_hit_rate', []))} | "

@@ -103,7 +103,7 @@ def _accuracy(results_dir, parts, delta=False, file="accuracy.json"):
         preset, row, metric = parts
         values = table.get((preset, row), {}).get(metric)
         if values:
-            return _cell(values)
+            return _cell(values, one_seed_said=True)
     raise ValueError(f"{file} has no {':'.join(parts)!r}.")
 
 

@@ -36,6 +36,9 @@ class PartAttention(keras.layers.Layer):
     [[0.333, 0.333, 0.333], [0.333, 0.333, 0.333]]
     """
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
     def build(self, features_shape, boxes_shape):
         if len(features_shape) != 2 or len(boxes_shape) != 3 or boxes_shape[-1] != 4:
             raise ValueError(
