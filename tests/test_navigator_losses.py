@@ -28,3 +28,42 @@ def test_coinciding_candidates_count_as_one_box():
     weights = np.array([[0.75, 0.25]], "float32")
     loss = float(part_ranking_loss(evidence, anchors, chosen, weights))
     np.testing.assert_allclose(loss, -np.log(0.25), rtol=1e-5)
+
+
+def _statistics(model):
+    return [np.array(variable) for variable in model.non_trainable_variables]
+
+
+def test_the_teachers_pass_can_leave_the_moving_statistics_alone():
+    import keras
+
+    from keras_rra.models.backbones import build_tiny_backbone
+    from keras_rra.models.navigator_losses import build_teacher
+    from keras_rra.models.navigator_losses import teacher_pointing
+
+    backbone = build_tiny_backbone((None, None, 3))
+    head, pooling = build_teacher(
+        keras.layers.Dense(3), backbone, (4, 4), (0.25,), (64, 64)
+    )
+    images = np.random.default_rng(0).uniform(0, 255, (4, 64, 64, 3))
+    images = images.astype("float32")
+    labels = np.array([0, 1, 2, 0])
+    before = _statistics(backbone)
+
+    def point(keep_statistics):
+        return teacher_pointing(
+            images, labels, backbone, head, pooling, 3, True, keep_statistics
+        )
+
+    kept = point(keep_statistics=True)
+    for value, start in zip(_statistics(backbone), before, strict=True):
+        np.testing.assert_array_equal(value, start)
+    updated = point(keep_statistics=False)
+    assert any(
+        not np.allclose(value, start)
+        for value, start in zip(_statistics(backbone), before, strict=True)
+    )
+    # Training normalises with the batch's statistics either way: the same
+    # loss, evidence and boxes.
+    for a, b in zip(kept, updated, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)

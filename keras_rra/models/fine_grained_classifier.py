@@ -589,6 +589,9 @@ class FineGrainedClassifier(keras.Model):
             training=training,
             chosen_boxes=y_pred.get("patch_boxes"),
             part_weights=y_pred.get("part_weights"),
+            # A teacher of its own keeps its statistics for its own
+            # evaluation; a shared one must not bend the part stream's.
+            keep_statistics=self.own_teacher_backbone is None,
         )
         if "guided" in self.extra_loss_terms:
             logits = self.part_logits(images, teacher_boxes, training=training)
@@ -623,7 +626,7 @@ class FineGrainedClassifier(keras.Model):
         """
         if getattr(self, "part_teacher", None) is None:
             return None
-        _, _, boxes = teacher_pointing(
+        *_, boxes = teacher_pointing(
             images,
             labels,
             self.teacher_backbone,

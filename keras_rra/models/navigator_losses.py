@@ -81,6 +81,7 @@ def navigator_losses(
     training=True,
     chosen_boxes=None,
     part_weights=None,
+    keep_statistics=False,
 ):
     """The navigator's loss terms, and the box its teacher points at.
 
@@ -145,21 +146,25 @@ def navigator_losses(
             (each one of its candidates).
         part_weights: optional `(batch, K)` weights of the chosen boxes;
             with `chosen_boxes`, adds the `"part_ranking"` term.
+        keep_statistics: leave the backbone's moving statistics as they
+            were (for a backbone shared with the part stream; see
+            `teacher_pointing`).
 
     Returns:
         `(terms, teacher_boxes)`: a dict `{"teacher": ..., "ranking": ...}`
         (and `"part_ranking"`) of scalar means over the batch, and
         `(batch, 1, 4)` normalised boxes.
     """
-    teacher, box_evidence, teacher_boxes = teacher_pointing(
-        images, labels, backbone, teacher_head, anchor_pooling, num_classes, training
+    teacher, box_evidence, best, teacher_boxes = teacher_pointing(
+        images,
+        labels,
+        backbone,
+        teacher_head,
+        anchor_pooling,
+        num_classes,
+        training,
+        keep_statistics=keep_statistics,
     )
-    # Near-tied boxes differ in the last bits of threaded float sums, which
-    # change from run to run on a loaded machine and between one device and
-    # several; quantised evidence makes the first of the tied boxes win on
-    # all of them (without it, a resumed run and a mirrored one drifted
-    # apart from the uninterrupted one once a flip changed the label).
-    best = ops.argmax(ops.round(box_evidence * 1e4), axis=-1)
     ranking = ops.mean(
         keras.losses.sparse_categorical_crossentropy(
             best,
@@ -208,7 +213,14 @@ def part_ranking_loss(box_evidence, anchors, chosen_boxes, part_weights):
 
 
 def teacher_pointing(
-    images, labels, backbone, teacher_head, anchor_pooling, num_classes, training
+    images,
+    labels,
+    backbone,
+    teacher_head,
+    anchor_pooling,
+    num_classes,
+    training,
+    keep_statistics=False,
 ):
     """What the navigator's teacher says about each image: its loss, its
     evidence per box and the box it points at (see `navigator_losses`).
@@ -217,13 +229,28 @@ def teacher_pointing(
     teacher's box can be read without running the model
     (`FineGrainedClassifier.teacher_boxes`).
 
+    With `keep_statistics`, the teacher's pass leaves the backbone's moving
+    statistics (its non-trainable variables: batch normalisation's moving
+    mean and variance) as they were. A backbone shared with the part
+    stream normalises with the batch's own statistics while training
+    either way, but predicts with the moving ones, and those must describe
+    the patches it will see, not whole images: on `synthetic:distractors`
+    (4 parts, attention, seed 0) a model trained with both mixed classified
+    the patches centred on the true part 0.486 of the time; the same
+    weights with the statistics of its own patches alone, 0.584.
+
     Returns:
-        `(teacher_loss, box_evidence, teacher_boxes)`: the teacher's
+        `(teacher_loss, box_evidence, best, teacher_boxes)`: the teacher's
         cross-entropy (a scalar mean over the batch), `(batch, N)` float32
-        evidence for the true class per candidate box, and `(batch, 1, 4)`
-        normalised boxes, without gradient.
+        evidence for the true class per candidate box, `(batch,)` the index
+        of the candidate of most evidence (the navigator's ranking label),
+        and `(batch, 1, 4)` normalised boxes, without gradient.
     """
+    statistics = backbone.non_trainable_variables if keep_statistics else []
+    saved = [ops.copy(variable) for variable in statistics]
     features = backbone(images, training=training)
+    for variable, value in zip(statistics, saved, strict=True):
+        variable.assign(value)
     strongest = ops.max(features, axis=(1, 2), keepdims=True)
     image_logits = ops.cast(teacher_head(strongest[:, 0, 0]), "float32")
     # The max-pooled logit is a sum over features of a weight times the
@@ -249,14 +276,18 @@ def teacher_pointing(
     )
     evidence = ops.sum(cell_logits * one_hot[:, None, None], -1, keepdims=True)
     box_evidence = ops.squeeze(anchor_pooling(evidence), -1)
-    # Rounded as in the ranking target (`navigator_losses`), so the box is
-    # the one the navigator learns to pick.
+    # Near-tied boxes differ in the last bits of threaded float sums, which
+    # change from run to run on a loaded machine and between one device and
+    # several; quantised evidence makes the first of the tied boxes win on
+    # all of them (without it, a resumed run and a mirrored one drifted
+    # apart from the uninterrupted one once a flip changed the label).
     best = ops.argmax(ops.round(box_evidence * 1e4), axis=-1)
     anchors = anchor_grid(anchor_pooling.anchor_grid_size, anchor_pooling.anchor_sizes)
-    best = ops.one_hot(best, len(anchors))
-    best_anchors = ops.matmul(best, ops.convert_to_tensor(anchors))
+    best_anchors = ops.matmul(
+        ops.one_hot(best, len(anchors)), ops.convert_to_tensor(anchors)
+    )
     teacher_boxes = centred_on_peak(evidence, best_anchors)[:, None]
-    return teacher, box_evidence, ops.stop_gradient(teacher_boxes)
+    return teacher, box_evidence, best, ops.stop_gradient(teacher_boxes)
 
 
 def peak_terms(features, kernel):
