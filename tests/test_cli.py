@@ -54,6 +54,25 @@ def quick_run(tmp_path_factory):
     return os.path.join(built_once(tmp_path_factory, "quick-run", train), "run")
 
 
+def test_a_trained_navigator_predicts_with_its_patches_statistics(quick_run):
+    # `keras-rra train` sets the part stream's batch-normalisation
+    # statistics from the patches chosen on the training split: the saved
+    # model, calibrated again on the same images, keeps them.
+    import keras
+
+    from keras_rra.training.run import load_run_config
+    from keras_rra.training.run import load_split
+
+    model_path = os.path.join(quick_run, "model.keras")
+    model = keras.saving.load_model(model_path)
+    saved = [np.array(v) for v in model.local_backbone.non_trainable_variables]
+    data, _ = load_split(load_run_config(model_path), "train", shuffle=False)
+    model.calibrate_statistics(data)
+    again = [np.array(v) for v in model.local_backbone.non_trainable_variables]
+    for a, b in zip(saved, again, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 def test_train_writes_the_run_folder(quick_run, capsys):
     for name in (
         "model.keras",

@@ -47,6 +47,25 @@ def results(tmp_path):
     return str(folder)
 
 
+def test_the_patch_statistics_probe_is_quoted_from_its_json(results):
+    record = {"runs": {"plain": {"saved": {"top1": 0.61}, "patches": {"top1": 0.6}}}}
+    with open(os.path.join(results, "patch_statistics.json"), "w") as file:
+        json.dump(record, file)
+    text = (
+        "<!-- measured: patch_statistics:runs.plain.saved.top1 -->x<!-- /measured -->"
+        " against <!-- measured: patch_statistics:runs.plain.patches.top1 -->"
+        "<!-- /measured -->"
+    )
+    assert measured_docs.render(text, results) == (
+        "<!-- measured: patch_statistics:runs.plain.saved.top1 -->0.610"
+        "<!-- /measured --> against "
+        "<!-- measured: patch_statistics:runs.plain.patches.top1 -->0.600"
+        "<!-- /measured -->"
+    )
+    with pytest.raises(ValueError, match="has no value 'runs.faint.saved.top1'"):
+        measured_docs.measured_text("patch_statistics:runs.faint.saved.top1", results)
+
+
 def test_the_python_api_true_box_is_quoted_from_its_json(results):
     record = {"summary": {"top1": "0.997 ± 0.001", "top1_per_seed": "0.998, 0.996"}}
     with open(os.path.join(results, "true_box_api.json"), "w") as file:

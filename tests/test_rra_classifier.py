@@ -877,3 +877,84 @@ def test_from_trained_refuses_another_model_or_nothing_in_common():
     other = RRAClassifier(**SMALL)
     with pytest.raises(ValueError, match="share no layer"):
         other.copy_weights_from(baseline)
+
+
+def _moving_statistics(model):
+    variables = model.local_backbone.non_trainable_variables
+    return [np.array(variable) for variable in variables]
+
+
+def test_calibrated_statistics_are_those_of_the_patches_the_model_looks_at():
+    import keras
+
+    model = RRAClassifier(**NAVIGATOR)
+    images = _images(batch=6, size=64)
+    read = model.calibrate_statistics(images, batch_size=6)
+    assert read == 6
+    # One batch: each layer holds that batch's statistics of its inputs in
+    # training mode, the patches the model chose in prediction mode.
+    patches = model.patch_sampler(images, model(images)["patch_boxes"])
+    layers = [
+        layer
+        for layer in model.local_backbone.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    first = layers[0]
+    inputs = keras.Model(model.local_backbone.inputs, first.input)(patches)
+    inputs = np.asarray(inputs)
+    np.testing.assert_allclose(
+        np.asarray(first.moving_mean), inputs.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        np.asarray(first.moving_variance),
+        inputs.var(axis=(0, 1, 2)),
+        rtol=1e-3,
+        atol=1e-5,
+    )
+    # The layers keep their own momentum for training on.
+    assert all(layer.momentum == 0.99 for layer in layers)
+
+
+def test_calibration_averages_the_batches_and_reads_at_most_max_images():
+    model = RRAClassifier(**NAVIGATOR)
+    images = _images(batch=8, size=64)
+    model.calibrate_statistics(images[:4], batch_size=4)
+    first = _moving_statistics(model)
+    model.calibrate_statistics(images[4:], batch_size=4)
+    second = _moving_statistics(model)
+    assert model.calibrate_statistics(images, batch_size=4, max_images=6) == 6
+    # Two batches of four: the first layer's mean is the mean of the two
+    # batches' means (its inputs do not depend on the statistics).
+    model.calibrate_statistics(images, batch_size=4)
+    both = _moving_statistics(model)
+    np.testing.assert_allclose(
+        both[0], (first[0] + second[0]) / 2, rtol=1e-4, atol=1e-5
+    )
+    weights = [np.array(w) for w in model.trainable_weights]
+    model.calibrate_statistics(images, batch_size=4)
+    for before, after in zip(weights, model.trainable_weights, strict=True):
+        np.testing.assert_array_equal(before, np.array(after))
+
+
+def test_calibration_reads_a_dataset_of_image_label_pairs():
+    import tensorflow as tf
+
+    model = RRAClassifier(**NAVIGATOR)
+    images = _images(batch=8, size=64)
+    dataset = tf.data.Dataset.from_tensor_slices((images, np.arange(8) % 4)).batch(4)
+    assert model.calibrate_statistics(dataset) == 8
+    from_arrays = RRAClassifier(**NAVIGATOR)
+    from_arrays.set_weights(model.get_weights())
+    from_arrays.calibrate_statistics(images, batch_size=4)
+    for a, b in zip(
+        _moving_statistics(model), _moving_statistics(from_arrays), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_calibration_refuses_what_it_cannot_read():
+    with pytest.raises(ValueError, match="given no images"):
+        RRAClassifier(**NAVIGATOR).calibrate_statistics(np.zeros((0, 64, 64, 3)))
+    zoom = RRAClassifier(**dict(NAVIGATOR, patch="saliency"))
+    with pytest.raises(ValueError, match="patch='saliency' zooms instead"):
+        zoom.calibrate_statistics(_images(size=64))

@@ -25,6 +25,10 @@ else. Names:
 - `true_box_api:KEY.PATH`: a value of `true_box_api.json`, the true-box
   RRA trained on task a through the Python API
   (`docs/scripts/true_box_api.py`), e.g. `true_box_api:summary.top1`.
+- `patch_statistics:KEY.PATH`: a value of `patch_statistics.json`, what
+  the part stream's moving statistics cost trained navigator models
+  (`docs/scripts/patch_statistics.py`), e.g.
+  `patch_statistics:runs.distractors_attention.saved.top1`.
 """
 
 import json
@@ -110,7 +114,7 @@ def _accuracy(results_dir, parts, delta=False, file="accuracy.json"):
 def measured_text(name, results_dir=RESULTS):
     """The text a marker named `name` stands for (see the module)."""
     kind, _, rest = name.partition(":")
-    if kind in ("default_run", "ci", "true_box_api") and rest:
+    if kind in ("default_run", "ci", "true_box_api", "patch_statistics") and rest:
         return _recorded(results_dir, f"{kind}.json", rest)
     if kind in ("accuracy", "accuracy-delta") and rest:
         return _accuracy(results_dir, rest.split(":"), delta=kind != "accuracy")

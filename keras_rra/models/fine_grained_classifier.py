@@ -604,6 +604,18 @@ class FineGrainedClassifier(keras.Model):
             )
         return terms
 
+    def finish_training(self, train_data):
+        """What the model does to itself once training has ended, before it
+        is evaluated and saved; `keras-rra train` calls it with the training
+        split in order, without shuffling. Nothing by default (RRA with a
+        learned navigator sets its part stream's statistics:
+        `RRAClassifier.calibrate_statistics`).
+
+        Args:
+            train_data: a `tf.data.Dataset` of `(inputs, labels)` batches.
+        """
+        del train_data
+
     def teacher_boxes(self, images, labels):
         """The box the navigator's teacher points at in each image.
 

@@ -530,6 +530,73 @@ class RRAClassifier(FineGrainedClassifier):
         )
         return config
 
+    def finish_training(self, train_data):
+        """With a learned navigator, `calibrate_statistics` on the training
+        data; nothing otherwise."""
+        if self.navigator is not None:
+            self.calibrate_statistics(train_data)
+
+    def calibrate_statistics(self, x, batch_size=32, max_images=1024):
+        """Sets the part stream's batch-normalisation statistics to those of
+        the patches this model looks at on `x`.
+
+        The local backbone predicts with moving averages that training
+        keeps at momentum 0.99: over the last hundred or so steps of
+        weights that were still changing, and, before
+        `teacher_pointing(keep_statistics=True)`, of the whole images the
+        shared teacher ran over. One pass over training images in
+        prediction mode (the boxes it will choose then) gives each
+        batch-normalisation layer the mean of the batches' statistics
+        instead ("precise batch normalisation"). Nothing else changes; the
+        weights stay as they are. `keras-rra train` does it after training
+        for a model with a learned navigator (`finish_training`); after your
+        own `model.fit`, call it on (a part of) the training images.
+
+        What it changes on trained models is measured in the guide "Where
+        to look" ("The part stream's statistics").
+
+        Args:
+            x: images `(n, *input_size, 3)` (float RGB in [0, 255]), a dict
+                of model inputs, or a `tf.data.Dataset` of batches (inputs or
+                `(inputs, labels)` pairs), without the test split's images.
+            batch_size: images per pass, for arrays.
+            max_images: the most images read.
+
+        Returns:
+            The number of images read.
+        """
+        if self.patch_sampler is None:
+            raise ValueError(
+                "calibrate_statistics needs a model that cuts its patches with a "
+                f"PatchSampler; patch={self.patch!r} zooms instead."
+            )
+        layers = [
+            layer
+            for layer in self.local_backbone._flatten_layers()
+            if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+        ]
+        momenta = [layer.momentum for layer in layers]
+        read = 0
+        try:
+            for index, inputs in enumerate(_batches(x, batch_size)):
+                if read >= max_images:
+                    break
+                inputs = _first(inputs, max_images - read)
+                images = inputs["images"] if isinstance(inputs, dict) else inputs
+                boxes = self(inputs, training=False)["patch_boxes"]
+                # Momentum i / (i + 1) at the i-th batch keeps the running
+                # mean of all the batches' statistics so far.
+                for layer in layers:
+                    layer.momentum = index / (index + 1)
+                self.local_backbone(self.patch_sampler(images, boxes), training=True)
+                read += int(keras.ops.shape(images)[0])
+        finally:
+            for layer, momentum in zip(layers, momenta, strict=True):
+                layer.momentum = momentum
+        if not read:
+            raise ValueError("calibrate_statistics was given no images.")
+        return read
+
     def part_logits(self, images, boxes, training=None):
         """The local stream's logits `(batch, C)` for one box per image
         `(batch, 1, 4)`: what it says when it looks there."""
@@ -546,3 +613,25 @@ class RRAClassifier(FineGrainedClassifier):
         if self.own_teacher_backbone is not None:
             return self.own_teacher_backbone
         return self.local_backbone
+
+
+def _batches(x, batch_size):
+    """Batches of model inputs from arrays, a dict of arrays or a dataset."""
+    if hasattr(x, "as_numpy_iterator") or not hasattr(x, "__len__"):
+        for element in x:
+            yield element[0] if isinstance(element, tuple) else element
+        return
+    if isinstance(x, dict):
+        count = len(next(iter(x.values())))
+        for start in range(0, count, batch_size):
+            yield {key: value[start : start + batch_size] for key, value in x.items()}
+        return
+    for start in range(0, len(x), batch_size):
+        yield x[start : start + batch_size]
+
+
+def _first(inputs, count):
+    """The first `count` examples of a batch of inputs."""
+    if isinstance(inputs, dict):
+        return {key: value[:count] for key, value in inputs.items()}
+    return inputs[:count]

@@ -470,6 +470,9 @@ def train(config, verbose="auto", callbacks=None):
         verbose=verbose,
     )
     train_seconds = time.perf_counter() - start
+    # E.g. RRA's part stream takes the batch-normalisation statistics of the
+    # patches its navigator chooses, not the moving averages of training.
+    trainer.model.finish_training(load_split(config, "train", shuffle=False)[0])
     test_metrics = trainer.evaluate(test_data)
     results = {
         "run_dir": run_dir,
