@@ -435,39 +435,6 @@ def test_part_logits_are_what_the_local_stream_says_on_a_box():
     )
 
 
-def test_a_shared_teachers_pass_leaves_no_trace_in_the_part_streams_statistics():
-    # The part stream predicts with its backbone's moving statistics: they
-    # must come from the patches alone (the guided patch here), not from
-    # the whole images the shared teacher runs over while training.
-    from keras_rra.models.navigator_losses import navigator_losses
-
-    model = RRAClassifier(**dict(NAVIGATOR, num_parts=1))
-    images, labels = _images(size=64), np.arange(4) % 4
-    out = model(images)
-    variables = model.local_backbone.non_trainable_variables
-    start = [np.array(variable) for variable in variables]
-    _, guided_boxes = navigator_losses(
-        images,
-        labels,
-        out["navigator_scores"],
-        model.teacher_backbone,
-        model.part_teacher,
-        model.anchor_pooling,
-        4,
-        training=True,
-        keep_statistics=True,
-    )
-    model.extra_losses(images, labels, out, training=True)
-    after_losses = [np.array(variable) for variable in variables]
-    for variable, value in zip(variables, start, strict=True):
-        variable.assign(value)
-    model.part_logits(images, guided_boxes, training=True)
-    after_patches = [np.array(variable) for variable in variables]
-    assert any(not np.allclose(a, b) for a, b in zip(after_losses, start, strict=True))
-    for a, b in zip(after_losses, after_patches, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-
-
 def test_the_teacher_points_at_the_box_of_most_true_class_evidence():
     from keras_rra.models.navigator_losses import navigator_losses
 

@@ -16,10 +16,8 @@ weights:
   (`finish_training`).
 
 The moving averages of training lag weights that are still changing, and
-a model trained before the shared teacher left them alone
-(`navigator_losses.teacher_pointing`, `keep_statistics`) mixed in the whole
-images its teacher runs over; the difference of the two readings is what
-they cost.
+with the shared teacher they mix in the whole images it runs over; the
+difference of the two readings is what they cost.
 """
 
 import json

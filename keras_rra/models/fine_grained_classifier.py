@@ -589,9 +589,6 @@ class FineGrainedClassifier(keras.Model):
             training=training,
             chosen_boxes=y_pred.get("patch_boxes"),
             part_weights=y_pred.get("part_weights"),
-            # A teacher of its own keeps its statistics for its own
-            # evaluation; a shared one must not bend the part stream's.
-            keep_statistics=self.own_teacher_backbone is None,
         )
         if "guided" in self.extra_loss_terms:
             logits = self.part_logits(images, teacher_boxes, training=training)

@@ -81,7 +81,6 @@ def navigator_losses(
     training=True,
     chosen_boxes=None,
     part_weights=None,
-    keep_statistics=False,
 ):
     """The navigator's loss terms, and the box its teacher points at.
 
@@ -146,9 +145,6 @@ def navigator_losses(
             (each one of its candidates).
         part_weights: optional `(batch, K)` weights of the chosen boxes;
             with `chosen_boxes`, adds the `"part_ranking"` term.
-        keep_statistics: leave the backbone's moving statistics as they
-            were (for a backbone shared with the part stream; see
-            `teacher_pointing`).
 
     Returns:
         `(terms, teacher_boxes)`: a dict `{"teacher": ..., "ranking": ...}`
@@ -163,7 +159,6 @@ def navigator_losses(
         anchor_pooling,
         num_classes,
         training,
-        keep_statistics=keep_statistics,
     )
     ranking = ops.mean(
         keras.losses.sparse_categorical_crossentropy(
@@ -220,7 +215,6 @@ def teacher_pointing(
     anchor_pooling,
     num_classes,
     training,
-    keep_statistics=False,
 ):
     """What the navigator's teacher says about each image: its loss, its
     evidence per box and the box it points at (see `navigator_losses`).
@@ -229,16 +223,6 @@ def teacher_pointing(
     teacher's box can be read without running the model
     (`FineGrainedClassifier.teacher_boxes`).
 
-    With `keep_statistics`, the teacher's pass leaves the backbone's moving
-    statistics (its non-trainable variables: batch normalisation's moving
-    mean and variance) as they were. A backbone shared with the part
-    stream normalises with the batch's own statistics while training
-    either way, but predicts with the moving ones, and those must describe
-    the patches it will see, not whole images: on `synthetic:distractors`
-    (4 parts, attention, seed 0) a model trained with both mixed classified
-    the patches centred on the true part 0.486 of the time; the same
-    weights with the statistics of its own patches alone, 0.584.
-
     Returns:
         `(teacher_loss, box_evidence, best, teacher_boxes)`: the teacher's
         cross-entropy (a scalar mean over the batch), `(batch, N)` float32
@@ -246,11 +230,7 @@ def teacher_pointing(
         of the candidate of most evidence (the navigator's ranking label),
         and `(batch, 1, 4)` normalised boxes, without gradient.
     """
-    statistics = backbone.non_trainable_variables if keep_statistics else []
-    saved = [ops.copy(variable) for variable in statistics]
     features = backbone(images, training=training)
-    for variable, value in zip(statistics, saved, strict=True):
-        variable.assign(value)
     strongest = ops.max(features, axis=(1, 2), keepdims=True)
     image_logits = ops.cast(teacher_head(strongest[:, 0, 0]), "float32")
     # The max-pooled logit is a sum over features of a weight times the

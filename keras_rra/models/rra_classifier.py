@@ -542,9 +542,8 @@ class RRAClassifier(FineGrainedClassifier):
 
         The local backbone predicts with moving averages that training
         keeps at momentum 0.99: over the last hundred or so steps of
-        weights that were still changing, and, before
-        `teacher_pointing(keep_statistics=True)`, of the whole images the
-        shared teacher ran over. One pass over training images in
+        weights that were still changing, and, with the shared teacher,
+        of the whole images it runs over too. One pass over training images in
         prediction mode (the boxes it will choose then) gives each
         batch-normalisation layer the mean of the batches' statistics
         instead ("precise batch normalisation"). Nothing else changes; the
