@@ -925,3 +925,24 @@ def test_calibration_refuses_what_it_cannot_read():
     zoom = RRAClassifier(**dict(NAVIGATOR, patch="saliency"))
     with pytest.raises(ValueError, match="patch='saliency' zooms instead"):
         zoom.calibrate_statistics(_images(size=64))
+
+
+def test_finish_training_calibrates_a_model_with_a_navigator_only():
+    import tensorflow as tf
+
+    images = _images(batch=8, size=64)
+    dataset = tf.data.Dataset.from_tensor_slices((images, np.arange(8) % 4)).batch(4)
+    centred = RRAClassifier(**dict(NAVIGATOR, patch="center"))
+    before = _moving_statistics(centred)
+    centred.finish_training(dataset)
+    for a, b in zip(before, _moving_statistics(centred), strict=True):
+        np.testing.assert_array_equal(a, b)
+    navigator = RRAClassifier(**NAVIGATOR)
+    twin = RRAClassifier(**NAVIGATOR)
+    twin.set_weights(navigator.get_weights())
+    navigator.finish_training(dataset)
+    twin.calibrate_statistics(dataset)
+    after = _moving_statistics(navigator)
+    assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
+    for a, b in zip(after, _moving_statistics(twin), strict=True):
+        np.testing.assert_array_equal(a, b)
