@@ -532,9 +532,11 @@ class RRAClassifier(FineGrainedClassifier):
 
     def finish_training(self, train_data):
         """With a learned navigator, `calibrate_statistics` on the training
-        data; nothing otherwise."""
-        if self.navigator is not None:
-            self.calibrate_statistics(train_data)
+        data; nothing otherwise. Returns whether it calibrated."""
+        if self.navigator is None:
+            return False
+        self.calibrate_statistics(train_data)
+        return True
 
     def calibrate_statistics(self, x, batch_size=32, max_images=1024):
         """Sets the part stream's batch-normalisation statistics to those of

@@ -472,7 +472,9 @@ def train(config, verbose="auto", callbacks=None):
     train_seconds = time.perf_counter() - start
     # E.g. RRA's part stream takes the batch-normalisation statistics of the
     # patches its navigator chooses, not the moving averages of training.
-    trainer.model.finish_training(load_split(config, "train", shuffle=False)[0])
+    changed = trainer.model.finish_training(
+        load_split(config, "train", shuffle=False)[0]
+    )
     test_metrics = trainer.evaluate(test_data)
     results = {
         "run_dir": run_dir,
@@ -483,6 +485,10 @@ def train(config, verbose="auto", callbacks=None):
         **last_epoch_metrics(history.history),
         "test": test_metrics,
     }
+    if changed and watched is not None and config.validation_freq:
+        # The validation numbers describe the model that is saved; history.csv
+        # keeps those seen while training.
+        results["validation"] = trainer.evaluate(watched)
     if config.init_from:
         results["init_from"] = {"path": config.init_from, **transfer}
     if chief:
